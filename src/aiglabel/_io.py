@@ -1,0 +1,308 @@
+"""Bounded, counted reads; edit plans; lossless, atomic output.
+
+Every codec reads through :class:`Source`, so the bytes a read pulls are counted
+(``bytes_read``) and header-only reading can be proven in tests. Every write is an
+:class:`EditPlan`: a list of byte strings to insert and spans of the source to copy
+verbatim. :func:`emit` copies the spans with ``os.copy_file_range`` (or ``sendfile``)
+when both ends are real files, so unchanged essence never passes through Python buffers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from aiglabel.errors import CorruptFileError, LimitExceededError, OutputError
+
+__all__ = ["EditPlan", "Limits", "Source", "Span", "atomic_output", "emit"]
+
+HEAD_SIZE = 64 * 1024
+_COPY_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Safety budgets for reading untrusted files.
+
+    Attributes:
+        max_metadata: largest metadata structure (segment, chunk, box, packet) read into memory.
+        max_items: most segments/chunks/boxes/entries walked in one file.
+        max_depth: deepest box or element nesting followed.
+    """
+
+    max_metadata: int = 16 * 1024 * 1024
+    max_items: int = 1_000_000
+    max_depth: int = 32
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class Source:
+    """A seekable binary input with counted, bounds-checked reads.
+
+    Args:
+        fileobj: a seekable binary file object, positioned anywhere.
+        name: the path or a display name, used in error messages.
+        limits: the reading budgets.
+    """
+
+    def __init__(
+        self, fileobj: BinaryIO, *, name: str | None = None, limits: Limits = DEFAULT_LIMITS
+    ) -> None:
+        self._f = fileobj
+        self.name = name
+        self.limits = limits
+        try:
+            self.size = fileobj.seek(0, os.SEEK_END)
+        except (OSError, ValueError) as exc:
+            msg = f"input is not seekable ({exc})"
+            raise CorruptFileError(msg, path=name) from exc
+        self.bytes_read = 0
+        self.reads = 0
+        self._head: bytes | None = None
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str | None = None) -> Source:
+        """Wrap an in-memory buffer."""
+        return cls(io.BytesIO(data), name=name)
+
+    @property
+    def head(self) -> bytes:
+        """The first 64 KiB (or the whole file when smaller), read once."""
+        if self._head is None:
+            self._head = self.read_upto(0, HEAD_SIZE)
+        return self._head
+
+    def fileno(self) -> int | None:
+        """The OS file descriptor, or ``None`` for in-memory input."""
+        try:
+            return self._f.fileno()
+        except (OSError, AttributeError, io.UnsupportedOperation):
+            return None
+
+    def read_upto(self, offset: int, n: int) -> bytes:
+        """Read at most ``n`` bytes at ``offset`` (short at end of file)."""
+        if offset < 0 or n < 0:
+            msg = f"negative offset or length ({offset}, {n})"
+            raise CorruptFileError(msg, path=self.name)
+        if offset >= self.size or n == 0:
+            return b""
+        self._f.seek(offset)
+        data = self._f.read(min(n, self.size - offset))
+        self.bytes_read += len(data)
+        self.reads += 1
+        return data
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        """Read exactly ``n`` bytes at ``offset``.
+
+        Raises:
+            CorruptFileError: the file ends first.
+        """
+        if offset + n > self.size or offset < 0 or n < 0:
+            msg = f"truncated: needs bytes {offset}..{offset + n} but the file has {self.size}"
+            raise CorruptFileError(msg, path=self.name)
+        return self.read_upto(offset, n)
+
+    def read_metadata(self, offset: int, n: int, what: str) -> bytes:
+        """Read a metadata structure, enforcing ``limits.max_metadata``.
+
+        Raises:
+            LimitExceededError: the structure is larger than the budget.
+            CorruptFileError: the file ends first.
+        """
+        if n > self.limits.max_metadata:
+            msg = f"{what} of {n} bytes exceeds the {self.limits.max_metadata}-byte limit"
+            raise LimitExceededError(msg, path=self.name)
+        return self.read_at(offset, n)
+
+    def iter_range(self, offset: int, length: int) -> Iterator[bytes]:
+        """Yield the bytes of a range in 1 MiB chunks (for digests)."""
+        end = offset + length
+        while offset < end:
+            chunk = self.read_upto(offset, min(_COPY_CHUNK, end - offset))
+            if not chunk:
+                msg = f"truncated at byte {offset}"
+                raise CorruptFileError(msg, path=self.name)
+            yield chunk
+            offset += len(chunk)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A byte range of the source, copied verbatim."""
+
+    offset: int
+    length: int
+
+
+@dataclass(slots=True)
+class EditPlan:
+    """The output of an implicit-label write, as source spans and new bytes in file order.
+
+    Attributes:
+        pieces: ``bytes`` to write, or :class:`Span` ranges of the source to copy.
+        carrier: the carrier the label was written to.
+        removed: carriers whose AIGC label was removed (GB 6.1 c): one label per file).
+    """
+
+    pieces: list[bytes | Span] = field(default_factory=list)
+    carrier: str = ""
+    removed: list[str] = field(default_factory=list)
+
+    def copy(self, start: int, end: int) -> None:
+        """Append the source range ``[start, end)``, merging with a preceding adjacent span."""
+        if end <= start:
+            return
+        if self.pieces and isinstance(self.pieces[-1], Span):
+            last = self.pieces[-1]
+            if last.offset + last.length == start:
+                self.pieces[-1] = Span(last.offset, end - last.offset)
+                return
+        self.pieces.append(Span(start, end - start))
+
+    def add(self, data: bytes) -> None:
+        """Append new bytes."""
+        if data:
+            self.pieces.append(data)
+
+    @property
+    def output_size(self) -> int:
+        """Size in bytes of the file this plan produces."""
+        return sum(p.length if isinstance(p, Span) else len(p) for p in self.pieces)
+
+
+def _copy_fd_range(src_fd: int, dst_fd: int, offset: int, length: int) -> bool:
+    """Copy with the kernel; return False when no kernel path is available."""
+    copy_file_range = getattr(os, "copy_file_range", None)
+    done = 0
+    if copy_file_range is not None:
+        try:
+            while done < length:
+                n = copy_file_range(src_fd, dst_fd, length - done, offset + done)
+                if n == 0:
+                    break
+                done += n
+            if done == length:
+                return True
+        except OSError:
+            pass
+    try:
+        while done < length:
+            n = os.sendfile(dst_fd, src_fd, offset + done, length - done)
+            if n == 0:
+                return False
+            done += n
+    except OSError:
+        if done:
+            raise
+        return False
+    return True
+
+
+def emit(plan: EditPlan, src: Source, out: BinaryIO) -> int:
+    """Write a plan to ``out``; return the number of bytes written.
+
+    Spans are copied by the kernel when both ``src`` and ``out`` have file descriptors.
+    """
+    src_fd = src.fileno()
+    try:
+        out_fd: int | None = out.fileno()
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        out_fd = None
+    written = 0
+    for piece in plan.pieces:
+        if isinstance(piece, bytes):
+            out.write(piece)
+            written += len(piece)
+            continue
+        if piece.offset + piece.length > src.size:
+            msg = f"truncated: span {piece.offset}+{piece.length} beyond {src.size} bytes"
+            raise CorruptFileError(msg, path=src.name)
+        if src_fd is not None and out_fd is not None:
+            out.flush()
+            # copy_file_range writes at the fd's own position and advances it.
+            if _copy_fd_range(src_fd, out_fd, piece.offset, piece.length):
+                out.seek(0, os.SEEK_END)
+                written += piece.length
+                continue
+        for chunk in src.iter_range(piece.offset, piece.length):
+            out.write(chunk)
+        written += piece.length
+    out.flush()
+    return written
+
+
+@contextlib.contextmanager
+def atomic_output(
+    dst: Path, *, overwrite: bool = False, durable: bool = False, mode_from: Path | None = None
+) -> Iterator[BinaryIO]:
+    """Yield a temporary file next to ``dst`` that becomes ``dst`` only on success.
+
+    On any exception the temporary file is removed and ``dst`` is untouched.
+
+    Args:
+        dst: the final path.
+        overwrite: replace an existing ``dst`` (``os.replace``); otherwise an existing
+            ``dst`` is an error, checked again at the moment of linking.
+        durable: fsync the file before the rename and the folder after it (in-place mode).
+        mode_from: copy permission bits from this file.
+
+    Raises:
+        OutputError: ``dst`` exists (and not ``overwrite``) or cannot be written.
+    """
+    folder = dst.parent
+    if not overwrite and dst.exists():
+        msg = "output exists (use --overwrite or --in-place)"
+        raise OutputError(msg, path=str(dst))
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".aiglabel-tmp", dir=folder)
+    except OSError as exc:
+        msg = f"cannot create a file in {folder} ({exc.strerror})"
+        raise OutputError(msg, path=str(dst)) from exc
+    tmp = Path(tmp_name)
+    try:
+        with open(fd, "wb", buffering=0, closefd=True) as raw:
+            yield raw  # type: ignore[misc]
+            if durable:
+                os.fsync(raw.fileno())
+        if mode_from is not None:
+            with contextlib.suppress(OSError):
+                os.chmod(tmp, os.stat(mode_from).st_mode & 0o7777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        if overwrite:
+            os.replace(tmp, dst)
+        else:
+            try:
+                os.link(tmp, dst)
+            except FileExistsError as exc:
+                msg = "output exists (use --overwrite or --in-place)"
+                raise OutputError(msg, path=str(dst)) from exc
+            except OSError:
+                # Filesystems without hard links: fall back to a checked rename.
+                if dst.exists():
+                    msg = "output exists (use --overwrite or --in-place)"
+                    raise OutputError(msg, path=str(dst)) from None
+                os.replace(tmp, dst)
+            else:
+                tmp.unlink()
+        if durable:
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise

@@ -1,0 +1,145 @@
+"""The codec protocol: identify a container, read its AIGC labels, plan a lossless write.
+
+A codec is a small class registered with :func:`aiglabel.registry.register`. It never
+decodes pixels or samples: reads walk container headers through :class:`~aiglabel._io.Source`
+and writes return an :class:`~aiglabel._io.EditPlan` of copied spans and new metadata bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import ClassVar
+
+from aiglabel._io import EditPlan, Source, Span
+from aiglabel.gb45438 import AIGCRecord, ParsedLabel, parse_label
+from aiglabel.model import Finding
+
+__all__ = ["CodecBase", "Confidence", "FoundLabel", "essence_hash"]
+
+
+class Confidence(IntEnum):
+    """How sure a codec is that the bytes are its format (ExifTool's weak/strong magic)."""
+
+    NO = 0
+    WEAK = 1
+    STRONG = 2
+
+
+@dataclass(frozen=True, slots=True)
+class FoundLabel:
+    """One AIGC label found in a file.
+
+    Attributes:
+        carrier: where it sits, e.g. ``"jpeg:app1:xmp"`` or ``"png:tEXt:AIGC"``.
+        form: ``"bare"``, ``"wrapped"``, ``"xmp-attribute"``, ``"aigc-prefixed"`` or ``None``.
+        record: the parsed fields, ``None`` when the value could not be parsed.
+        raw: the value as stored, container escaping undone.
+        findings: parse and conformance findings for this label (rules §G 8-24).
+        offset: byte offset of the carrier structure in the file, when known.
+    """
+
+    carrier: str
+    form: str | None
+    record: AIGCRecord | None
+    raw: str
+    findings: tuple[Finding, ...] = ()
+    offset: int | None = None
+
+    @classmethod
+    def from_text(
+        cls, carrier: str, text: str | bytes, *, offset: int | None = None, form: str | None = None
+    ) -> FoundLabel:
+        """Parse a carrier value with :func:`aiglabel.gb45438.parse_label`."""
+        parsed: ParsedLabel = parse_label(text, carrier)
+        return cls(
+            carrier=carrier,
+            form=form if form is not None and parsed.form == "bare" else parsed.form,
+            record=parsed.record,
+            raw=parsed.text,
+            findings=parsed.findings,
+            offset=offset,
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-ready mapping (``fields`` holds the seven Annex E keys)."""
+        return {
+            "carrier": self.carrier,
+            "form": self.form,
+            "offset": self.offset,
+            "fields": self.record.to_dict() if self.record else None,
+            "raw": self.raw,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierInfo:
+    """One row of ``aiglabel formats``."""
+
+    carrier: str
+    role: str  # "write" | "read"
+    note: str = ""
+
+
+def essence_hash(codec: str, parts: Iterable[bytes | Span], src: Source) -> str:
+    """Hash essence parts in file order: ``sha256:<hex>`` with a per-codec domain prefix."""
+    h = hashlib.sha256(f"aiglabel-essence/1/{codec}\n".encode())
+    for part in parts:
+        if isinstance(part, Span):
+            for chunk in src.iter_range(part.offset, part.length):
+                h.update(chunk)
+        else:
+            h.update(part)
+    return "sha256:" + h.hexdigest()
+
+
+class CodecBase:
+    """Base class of every container codec.
+
+    Subclasses set the class attributes and implement :meth:`sniff`, :meth:`read_labels`,
+    :meth:`plan_write` and :meth:`essence_parts`.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    mimes: ClassVar[tuple[str, ...]] = ()
+    extensions: ClassVar[tuple[str, ...]] = ()
+    # Carrier ids, the primary (written) one first; then the also-read ones.
+    carriers: ClassVar[tuple[CarrierInfo, ...]] = ()
+    writable: ClassVar[bool] = True
+
+    @staticmethod
+    def sniff(head: bytes) -> Confidence:
+        """Judge the first bytes (up to 64 KiB); never stricter than :meth:`read_labels`."""
+        raise NotImplementedError
+
+    def confirm(self, src: Source) -> Confidence:
+        """Optional second look at the file; by default the :meth:`sniff` result."""
+        return self.sniff(src.head)
+
+    def read_labels(self, src: Source) -> list[FoundLabel]:
+        """Return every AIGC label in the file, duplicates included; ``[]`` when none."""
+        raise NotImplementedError
+
+    def plan_write(self, src: Source, record: AIGCRecord) -> EditPlan:
+        """Plan a write of ``record`` to the primary carrier, removing AIGC labels elsewhere.
+
+        The record has been validated by the caller. The plan copies every essence byte
+        verbatim.
+        """
+        raise NotImplementedError
+
+    def essence_parts(self, src: Source) -> Iterable[bytes | Span]:
+        """The essence (payload without metadata) as spans and bytes, in file order."""
+        raise NotImplementedError
+
+    def essence_digest(self, src: Source) -> str:
+        """SHA-256 over the essence, prefixed ``sha256:``; unchanged by any label write."""
+        return essence_hash(self.name, self.essence_parts(src), src)
+
+    def container_findings(self, src: Source) -> list[Finding]:
+        """Carrier-integrity findings (rules §G 5) the codec noticed; default none."""
+        return []

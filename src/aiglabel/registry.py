@@ -1,0 +1,91 @@
+"""Codec registry and format identification: the bytes decide, the extension breaks ties."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import PurePath
+from typing import TypeVar
+
+from aiglabel._io import Source
+from aiglabel.codecs.base import CodecBase, Confidence
+from aiglabel.errors import UnsupportedFormatError
+
+__all__ = ["Registry", "default_registry", "identify", "register"]
+
+C = TypeVar("C", bound=type[CodecBase])
+
+
+class Registry:
+    """An ordered set of codecs; tests may build their own."""
+
+    def __init__(self) -> None:
+        self._codecs: dict[str, type[CodecBase]] = {}
+
+    def register(self, codec: C) -> C:
+        """Add a codec class (usable as a decorator).
+
+        Raises:
+            ValueError: a codec of the same name is already registered.
+        """
+        if codec.name in self._codecs:
+            msg = f"codec {codec.name!r} is already registered"
+            raise ValueError(msg)
+        self._codecs[codec.name] = codec
+        return codec
+
+    def __iter__(self) -> Iterator[type[CodecBase]]:
+        return iter(sorted(self._codecs.values(), key=lambda c: c.name))
+
+    def __len__(self) -> int:
+        return len(self._codecs)
+
+    def get(self, name: str) -> type[CodecBase]:
+        """Return the codec called ``name``.
+
+        Raises:
+            KeyError: no such codec.
+        """
+        return self._codecs[name]
+
+    def identify(self, src: Source, name_hint: str | None = None) -> CodecBase:
+        """Pick the codec for ``src``.
+
+        The highest confidence wins; among equals, one whose extensions include the hint's
+        suffix; then the name. An extension alone never selects a codec.
+
+        Raises:
+            UnsupportedFormatError: no codec claims the bytes.
+        """
+        suffix = PurePath(name_hint).suffix.lower() if name_hint else ""
+        head = src.head
+        if not head:
+            msg = "empty file"
+            raise UnsupportedFormatError(msg, path=src.name)
+        best: tuple[int, int, str] | None = None
+        chosen: CodecBase | None = None
+        for cls in self:
+            score = cls.sniff(head)
+            if score is Confidence.NO:
+                continue
+            codec = cls()
+            score = codec.confirm(src)
+            if score is Confidence.NO:
+                continue
+            key = (int(score), int(suffix in cls.extensions), cls.name)
+            if best is None or key[:2] > best[:2]:
+                best, chosen = key, codec
+        if chosen is None:
+            msg = f"unsupported format (first bytes {head[:8].hex(' ')})"
+            raise UnsupportedFormatError(msg, path=src.name)
+        return chosen
+
+
+default_registry = Registry()
+register = default_registry.register
+
+
+def identify(src: Source, name_hint: str | None = None) -> CodecBase:
+    """Identify ``src`` with the default registry (see :meth:`Registry.identify`)."""
+    import aiglabel.codecs  # noqa: F401  (registers the built-in codecs)
+
+    return default_registry.identify(src, name_hint)
