@@ -1,0 +1,298 @@
+"""The library API: read, inspect and write implicit labels (file, bytes and stream forms)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from aiglabel._io import Source, atomic_output, emit
+from aiglabel.codecs.base import CodecBase, FoundLabel
+from aiglabel.errors import AiglabelError, CorruptFileError, OutputError
+from aiglabel.gb45438 import AIGCRecord, validate
+from aiglabel.model import Finding, Severity
+from aiglabel.registry import Registry, default_registry
+
+__all__ = [
+    "FileInput",
+    "Inspection",
+    "LabelResult",
+    "detect_format",
+    "essence_digest",
+    "inspect",
+    "label",
+    "label_bytes",
+    "label_stream",
+    "read_labels",
+]
+
+FileInput = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
+
+
+def _registry(registry: Registry | None) -> Registry:
+    import aiglabel.codecs  # noqa: F401  (registers the built-in codecs)
+
+    return registry if registry is not None else default_registry
+
+
+@contextlib.contextmanager
+def _named_errors(name: str | None) -> Iterator[None]:
+    """Attach the file name to aiglabel errors; turn low-level parse errors into CorruptFileError."""
+    try:
+        yield
+    except AiglabelError as exc:
+        if exc.path is None:
+            exc.path = name
+        raise
+    except (struct.error, IndexError, EOFError, UnicodeError, RecursionError) as exc:
+        msg = f"malformed file ({type(exc).__name__}: {exc})"
+        raise CorruptFileError(msg, path=name) from exc
+
+
+@contextlib.contextmanager
+def _open_source(file: FileInput, name: str | None = None) -> Iterator[Source]:
+    if isinstance(file, bytes | bytearray | memoryview):
+        yield Source(io.BytesIO(bytes(file)), name=name or "<bytes>")
+    elif isinstance(file, str | os.PathLike):
+        path = os.fspath(file)
+        display = name or path
+        try:
+            f = open(path, "rb")  # noqa: SIM115  (closed below)
+        except FileNotFoundError:
+            msg = "no such file"
+            raise CorruptFileError(msg, path=display) from None
+        except IsADirectoryError:
+            msg = "is a directory"
+            raise CorruptFileError(msg, path=display) from None
+        except PermissionError:
+            msg = "permission denied"
+            raise CorruptFileError(msg, path=display) from None
+        with f:
+            yield Source(f, name=display)
+    else:
+        yield Source(file, name=name or getattr(file, "name", None) or "<stream>")
+
+
+def _hint(file: FileInput, name: str | None) -> str | None:
+    if name:
+        return name
+    if isinstance(file, str | os.PathLike):
+        return os.fspath(file)
+    return getattr(file, "name", None) if not isinstance(file, bytes | bytearray) else None
+
+
+def detect_format(file: FileInput, *, name: str | None = None,
+                  registry: Registry | None = None) -> str:
+    """Return the codec name for a file, judged by its bytes (the extension breaks ties).
+
+    Raises:
+        UnsupportedFormatError: no codec recognises the bytes.
+    """
+    with _open_source(file, name) as src, _named_errors(src.name):
+        return _registry(registry).identify(src, _hint(file, name)).name
+
+
+def read_labels(file: FileInput, *, name: str | None = None,
+                registry: Registry | None = None) -> list[FoundLabel]:
+    """Return every AIGC label in a file (duplicates included), ``[]`` when there is none.
+
+    Args:
+        file: a path, the file's bytes, or a seekable binary stream.
+        name: display name / extension hint for bytes and streams.
+
+    Raises:
+        UnsupportedFormatError: the format is not supported.
+        CorruptFileError: the container is damaged where the labels would be.
+    """
+    with _open_source(file, name) as src, _named_errors(src.name):
+        codec = _registry(registry).identify(src, _hint(file, name))
+        return codec.read_labels(src)
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    """Everything ``inspect`` found in one file.
+
+    Attributes:
+        path: the file's path or display name.
+        format: the codec name.
+        size: file size in bytes.
+        labels: every label found, in file order.
+        findings: file-level findings plus every label's findings (rules §G).
+        status: ``compliant``, ``noncompliant`` or ``not_found`` (rules §G aggregate).
+        bytes_read: bytes the reader pulled from the file (header-only proof).
+    """
+
+    path: str | None
+    format: str
+    size: int
+    labels: tuple[FoundLabel, ...]
+    findings: tuple[Finding, ...]
+    status: str
+    bytes_read: int
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-ready mapping with the keys ``path``, ``format``, ``labels``, ..."""
+        return {
+            "path": self.path,
+            "format": self.format,
+            "size": self.size,
+            "status": self.status,
+            "labels": [label.to_dict() for label in self.labels],
+            "findings": [f.to_dict() for f in self.findings],
+            "bytes_read": self.bytes_read,
+        }
+
+
+def _file_findings(codec: CodecBase, labels: list[FoundLabel], hint: str | None) -> list[Finding]:
+    out: list[Finding] = []
+    if hint:
+        suffix = Path(hint).suffix.lower()
+        if suffix and suffix not in codec.extensions:
+            out.append(Finding("G1.extension", Severity.INFO,
+                               f"extension {suffix!r} does not match the {codec.name} content"))
+    if len(labels) > 1:
+        # GB 6.1 c): only one metadata label may remain, even when the copies agree.
+        out.append(Finding("G4.multiple-labels", Severity.ERROR,
+                           f"{len(labels)} AIGC labels found; GB 6.1 c) allows one"))
+        records = {lb.record for lb in labels}
+        if len(records) > 1:
+            out.append(Finding("G4.conflicting-labels", Severity.ERROR,
+                               "the AIGC labels differ in content"))
+    primary = codec.carriers[0].carrier if codec.carriers else None
+    if labels and primary and all(lb.carrier != primary for lb in labels):
+        out.append(Finding("G3.carrier", Severity.WARNING,
+                           f"label is not in the primary carrier {primary}"))
+    return out
+
+
+def inspect(file: FileInput, *, name: str | None = None,
+            registry: Registry | None = None) -> Inspection:
+    """Read every label in a file and check it against GB 45438 (rules §G, metadata items).
+
+    Raises:
+        UnsupportedFormatError: the format is not supported.
+        CorruptFileError: the container is damaged where the labels would be.
+    """
+    with _open_source(file, name) as src, _named_errors(src.name):
+        hint = _hint(file, name)
+        codec = _registry(registry).identify(src, hint)
+        labels = codec.read_labels(src)
+        findings = _file_findings(codec, labels, hint)
+        for lb in labels:
+            findings.extend(lb.findings)
+        findings.extend(codec.container_findings(src))
+        if not labels:
+            status = "not_found"
+        elif any(f.severity is Severity.ERROR for f in findings):
+            status = "noncompliant"
+        else:
+            status = "compliant"
+        return Inspection(src.name, codec.name, src.size, tuple(labels), tuple(findings),
+                          status, src.bytes_read)
+
+
+def essence_digest(file: FileInput, *, name: str | None = None,
+                   registry: Registry | None = None) -> str:
+    """Return the essence digest (``sha256:<hex>`` of the payload without metadata).
+
+    Reads the whole essence; a label write never changes it.
+    """
+    with _open_source(file, name) as src, _named_errors(src.name):
+        return _registry(registry).identify(src, _hint(file, name)).essence_digest(src)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelResult:
+    """What a label write did."""
+
+    source: str | None
+    destination: str | None
+    format: str
+    carrier: str
+    removed: tuple[str, ...]
+    bytes_written: int
+    record: AIGCRecord
+    warnings: tuple[str, ...] = field(default=())
+
+
+def label_stream(src: BinaryIO, dst: BinaryIO, record: AIGCRecord, *, name: str | None = None,
+                 registry: Registry | None = None) -> LabelResult:
+    """Write ``src`` with ``record`` as its single implicit label to the stream ``dst``.
+
+    ``src`` must be seekable; ``dst`` only needs ``write``. Nothing is decoded or re-encoded.
+
+    Raises:
+        InvalidLabelError: the record breaks GB 45438 Annex E.
+        UnsupportedFormatError, CorruptFileError: the input cannot be labelled.
+    """
+    validate(record)
+    source = Source(src, name=name or getattr(src, "name", None) or "<stream>")
+    with _named_errors(source.name):
+        codec = _registry(registry).identify(source, name)
+        plan = codec.plan_write(source, record)
+        written = emit(plan, source, dst)
+    return LabelResult(source.name, None, codec.name, plan.carrier, tuple(plan.removed), written,
+                       record)
+
+
+def label_bytes(data: bytes, record: AIGCRecord, *, name: str | None = None,
+                registry: Registry | None = None) -> bytes:
+    """Return ``data`` with ``record`` as its single implicit label (no temporary files)."""
+    out = io.BytesIO()
+    label_stream(io.BytesIO(data), out, record, name=name or "<bytes>", registry=registry)
+    return out.getvalue()
+
+
+def label(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str] | None,
+    record: AIGCRecord,
+    *,
+    in_place: bool = False,
+    overwrite: bool = False,
+    registry: Registry | None = None,
+) -> LabelResult:
+    """Label a file: write ``dst`` (a new file), or replace ``src`` atomically with ``in_place``.
+
+    The output is written to a temporary file in the destination folder and renamed into place
+    only when complete; on any error no output remains and ``src`` is untouched. In place, the
+    temporary file is fsynced before the rename and the folder after it.
+
+    Args:
+        src: the input file.
+        dst: the output path; ``None`` with ``in_place=True``.
+        record: the label; validated against Annex E first.
+        in_place: replace ``src`` atomically.
+        overwrite: allow replacing an existing ``dst``.
+
+    Raises:
+        InvalidLabelError: the record breaks GB 45438 Annex E.
+        OutputError: no destination, destination equals the source, or it exists.
+        UnsupportedFormatError, CorruptFileError: the input cannot be labelled.
+    """
+    validate(record)
+    src_path = Path(src)
+    if in_place:
+        dst_path = src_path
+    elif dst is None:
+        msg = "no output path given (pass dst or in_place=True)"
+        raise OutputError(msg, path=str(src_path))
+    else:
+        dst_path = Path(dst)
+        if dst_path.exists() and src_path.exists() and os.path.samefile(src_path, dst_path):
+            msg = "output is the input file; use in_place=True (--in-place) to modify it"
+            raise OutputError(msg, path=str(dst_path))
+    with _open_source(src_path) as source, _named_errors(source.name):
+        codec = _registry(registry).identify(source, str(src_path))
+        plan = codec.plan_write(source, record)
+        with atomic_output(dst_path, overwrite=overwrite or in_place, durable=in_place,
+                           mode_from=src_path) as out:
+            written = emit(plan, source, out)
+    return LabelResult(str(src_path), str(dst_path), codec.name, plan.carrier,
+                       tuple(plan.removed), written, record)
