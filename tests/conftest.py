@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import aiglabel.codecs  # noqa: F401  (registers codecs)
 from aiglabel.gb45438 import AIGCRecord
 from aiglabel.registry import default_registry
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import io
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from tests.conftest import PRODUCER, decoded_frames, fixture_files, fixture_id, record
 
 import aiglabel
 from aiglabel import _api
-from aiglabel._io import EditPlan, Source
 from aiglabel.registry import default_registry
-from tests.conftest import PRODUCER, decoded_frames, fixture_files, fixture_id, record
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from aiglabel._io import EditPlan, Source
 
 FIXTURES = fixture_files()
 pytestmark = pytest.mark.parametrize("path", FIXTURES, ids=[fixture_id(p) for p in FIXTURES])
@@ -78,9 +82,7 @@ def test_propagator_update_keeps_producer_fields(path: Path) -> None:
     once = aiglabel.label_bytes(path.read_bytes(), first)
     updated = aiglabel.label_bytes(once, second)
     (found,) = aiglabel.read_labels(updated)
-    prefix = '"Label":"1","ContentProducer":"%s","ProduceID":"prod-1","ReservedCode1":""' % (
-        PRODUCER
-    )
+    prefix = f'"Label":"1","ContentProducer":"{PRODUCER}","ProduceID":"prod-1","ReservedCode1":""'
     assert prefix in found.raw
     assert found.record == second
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import fixture_files, fixture_id, record
 
 import aiglabel
-from tests.conftest import fixture_files, fixture_id, record
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FIXTURES = fixture_files()
 

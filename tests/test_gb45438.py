@@ -123,7 +123,7 @@ def test_tolerant_reader_reports_deviations() -> None:
 
 
 def test_number_label_is_coerced_with_an_error() -> None:
-    parsed = parse_label('{"Label":1,"ContentProducer":"%s","ProduceID":"a"}' % PRODUCER)
+    parsed = parse_label(f'{{"Label":1,"ContentProducer":"{PRODUCER}","ProduceID":"a"}}')
     assert parsed.record is not None
     assert parsed.record.label == "1"
     assert "G13.not-string" in {f.code for f in parsed.findings}

@@ -10,8 +10,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-import aiglabel
 from tests.conftest import (
     EXIFTOOL_CONFIG,
     REAL,
@@ -20,6 +18,8 @@ from tests.conftest import (
     fixture_id,
     record,
 )
+
+import aiglabel
 
 FIXTURES = fixture_files()
 # Groups that legitimately differ after a label write: file-system facts, ExifTool's own
@@ -63,6 +63,10 @@ def test_exiftool_reads_tc260_aigc_from_every_file_we_write(
         )
 
 
+def by_name(rows: list[dict[str, object]]) -> dict[str, dict[str, object]]:
+    return {Path(str(r["SourceFile"])).name: r for r in rows}
+
+
 def _comparable(row: dict[str, object]) -> dict[str, object]:
     return {
         k: v
@@ -73,8 +77,8 @@ def _comparable(row: dict[str, object]) -> dict[str, object]:
 
 def test_exiftool_sees_all_other_metadata_unchanged(exiftool: str, tmp_path: Path) -> None:
     copies = labelled_copies(tmp_path)
-    before = {Path(str(r["SourceFile"])).name: r for r in run_exiftool(exiftool, "-a", "-n", *FIXTURES)}
-    after = {Path(str(r["SourceFile"])).name: r for r in run_exiftool(exiftool, "-a", "-n", *copies.values())}
+    before = by_name(run_exiftool(exiftool, "-a", "-n", *FIXTURES))
+    after = by_name(run_exiftool(exiftool, "-a", "-n", *copies.values()))
     problems = []
     for src, dst in copies.items():
         old = _comparable(before[src.name] if src.name in before else {})

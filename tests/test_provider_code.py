@@ -69,10 +69,10 @@ def test_build_provider_code_round_trips() -> None:
     [("91110102MACQD9K641", "0000"), ("9111010", "0000"), ("91110102MACQD9K640", "ab")],
 )
 def test_build_rejects_bad_input(uscc: str, app: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="USCC|application code"):
         build_provider_code(uscc, app_code=app)
 
 
 def test_uscc_check_char_rejects_bad_alphabet() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="17 characters"):
         uscc_check_char("9111010IMACQD9K64")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import struct
 import zlib
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from tests.conftest import MEDIA, record
 
 from aiglabel._io import Source
 from aiglabel.registry import default_registry
-from tests.conftest import MEDIA, record
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 GIB = 1 << 30
 

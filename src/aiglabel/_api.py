@@ -6,17 +6,20 @@ import contextlib
 import io
 import os
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from aiglabel._io import Source, atomic_output, emit
-from aiglabel.codecs.base import CodecBase, FoundLabel
 from aiglabel.errors import AiglabelError, CorruptFileError, OutputError
 from aiglabel.gb45438 import AIGCRecord, validate
 from aiglabel.model import Finding, Severity
 from aiglabel.registry import Registry, default_registry
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from aiglabel.codecs.base import CodecBase, FoundLabel
 
 __all__ = [
     "FileInput",
@@ -35,14 +38,12 @@ FileInput = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 
 
 def _registry(registry: Registry | None) -> Registry:
-    import aiglabel.codecs  # noqa: F401  (registers the built-in codecs)
-
     return registry if registry is not None else default_registry
 
 
 @contextlib.contextmanager
 def _named_errors(name: str | None) -> Iterator[None]:
-    """Attach the file name to aiglabel errors; turn low-level parse errors into CorruptFileError."""
+    """Attach the file name to errors; turn low-level parse errors into CorruptFileError."""
     try:
         yield
     except AiglabelError as exc:

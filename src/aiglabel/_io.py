@@ -13,12 +13,14 @@ import contextlib
 import io
 import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from aiglabel.errors import CorruptFileError, LimitExceededError, OutputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["EditPlan", "Limits", "Source", "Span", "atomic_output", "emit"]
 
@@ -270,7 +272,7 @@ def atomic_output(
     tmp = Path(tmp_name)
     try:
         with open(fd, "wb", buffering=0, closefd=True) as raw:
-            yield raw  # type: ignore[misc]
+            yield raw
             if durable:
                 os.fsync(raw.fileno())
         if mode_from is not None:

@@ -13,13 +13,15 @@ import html
 import json
 import re
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiglabel.errors import InvalidLabelError
 from aiglabel.model import Finding, Severity
 from aiglabel.provider_code import code_problems, is_code_shaped
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "FIELDS",
@@ -415,7 +417,7 @@ def parse_label(text: str | bytes, carrier: str | None = None) -> ParsedLabel:
     return ParsedLabel(record, form, tuple(findings), value)
 
 
-def _note_duplicates(obj: _DuplicateKeys, add: Any) -> None:
+def _note_duplicates(obj: Mapping[str, Any], add: Any) -> None:
     for key in getattr(obj, "duplicates", []):
         add("G9.duplicate-key", Severity.ERROR, f"{key}: key appears more than once")
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import PurePath
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from aiglabel._io import Source
 from aiglabel.codecs.base import CodecBase, Confidence
 from aiglabel.errors import UnsupportedFormatError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from aiglabel._io import Source
 
 __all__ = ["Registry", "default_registry", "identify", "register"]
 
@@ -80,12 +83,37 @@ class Registry:
         return chosen
 
 
-default_registry = Registry()
+class _DefaultRegistry(Registry):
+    """The process-wide registry; loads the built-in codecs on first use."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loaded = False
+
+    def _ensure_loaded(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            from aiglabel.codecs import load_builtin
+
+            load_builtin()
+
+    def __iter__(self) -> Iterator[type[CodecBase]]:
+        self._ensure_loaded()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._ensure_loaded()
+        return super().__len__()
+
+    def get(self, name: str) -> type[CodecBase]:
+        self._ensure_loaded()
+        return super().get(name)
+
+
+default_registry: Registry = _DefaultRegistry()
 register = default_registry.register
 
 
 def identify(src: Source, name_hint: str | None = None) -> CodecBase:
     """Identify ``src`` with the default registry (see :meth:`Registry.identify`)."""
-    import aiglabel.codecs  # noqa: F401  (registers the built-in codecs)
-
     return default_registry.identify(src, name_hint)

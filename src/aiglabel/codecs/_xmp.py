@@ -194,13 +194,11 @@ def find_labels(packet: bytes, carrier: str, offset: int | None = None) -> list[
         found = FoundLabel.from_text(carrier, hit.value, offset=offset, form=form)
         notes = list(extra)
         if hit.uri == _WRONG_URI:
-            notes.append(
-                Finding("G3.namespace", Severity.WARNING, f"TC260 prefix bound to {hit.uri}", carrier)
-            )
+            notes.append(Finding("G3.namespace", Severity.WARNING,
+                                 f"TC260 prefix bound to {hit.uri}", carrier))
         elif hit.uri != TC260_NS:
-            notes.append(
-                Finding("G3.namespace", Severity.WARNING, f"TC260 namespace URI is {hit.uri!r}", carrier)
-            )
+            notes.append(Finding("G3.namespace", Severity.WARNING,
+                                 f"TC260 namespace URI is {hit.uri!r}", carrier))
         if hit.kind == "attribute":
             notes.append(
                 Finding("G8.form", Severity.INFO, "attribute form TC260:AIGC=\"...\"", carrier)

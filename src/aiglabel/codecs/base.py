@@ -8,14 +8,17 @@ and writes return an :class:`~aiglabel._io.EditPlan` of copied spans and new met
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from aiglabel._io import EditPlan, Source, Span
 from aiglabel.gb45438 import AIGCRecord, ParsedLabel, parse_label
-from aiglabel.model import Finding
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from aiglabel.model import Finding
 
 __all__ = ["CodecBase", "Confidence", "FoundLabel", "essence_hash"]
 

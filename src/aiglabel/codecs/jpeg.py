@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiglabel._io import EditPlan, Source, Span
 from aiglabel.codecs import _exif, _xmp
@@ -29,6 +29,9 @@ from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel
 from aiglabel.errors import CorruptFileError, LimitExceededError
 from aiglabel.gb45438 import AIGCRecord, to_json
 from aiglabel.registry import register
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 XMP_SIG = b"http://ns.adobe.com/xap/1.0/\x00"
 EXIF_SIG = b"Exif\x00\x00"

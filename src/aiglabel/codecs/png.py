@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiglabel._io import EditPlan, Source, Span
 from aiglabel.codecs import _xmp
@@ -27,6 +27,9 @@ from aiglabel.errors import CorruptFileError, LimitExceededError
 from aiglabel.gb45438 import AIGCRecord, to_json
 from aiglabel.model import Finding, Severity
 from aiglabel.registry import register
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 XMP_KEYWORD = b"XML:com.adobe.xmp"
