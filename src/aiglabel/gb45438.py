@@ -339,6 +339,14 @@ def _maybe_base64(text: str) -> str | None:
     return out if out.lstrip().startswith("{") else None
 
 
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
 def parse_label(text: str | bytes, carrier: str | None = None) -> ParsedLabel:
     """Parse a label value: bare object, ``{"AIGC":{...}}``, HTML-escaped or Base64 forms.
 
@@ -367,9 +375,10 @@ def parse_label(text: str | bytes, carrier: str | None = None) -> ParsedLabel:
     value = text.strip().rstrip("\x00").strip()
     if value.startswith("AIGC{"):
         value = value[4:]
-    if "&quot;" in value or "&#34;" in value or "&#x22;" in value:
-        value = html.unescape(value)
-        add("G8.escaped", Severity.INFO, "value was HTML/XML-escaped; escaping undone")
+    if not value.startswith("{") or not _is_json(value):
+        if "&quot;" in value or "&#34;" in value or "&#x22;" in value:
+            value = html.unescape(value)
+            add("G8.escaped", Severity.INFO, "value was HTML/XML-escaped; escaping undone")
     if not value.startswith("{"):
         decoded = _maybe_base64(value)
         if decoded is not None:
