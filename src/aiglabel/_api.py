@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from aiglabel._io import Source, atomic_output, emit
+from aiglabel.codecs.base import CarrierInfo, FoundLabel
 from aiglabel.errors import AiglabelError, CorruptFileError, OutputError
 from aiglabel.gb45438 import AIGCRecord, validate
 from aiglabel.model import Finding, Severity
@@ -19,7 +20,7 @@ from aiglabel.registry import Registry, default_registry
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from aiglabel.codecs.base import CodecBase, FoundLabel
+    from aiglabel.codecs.base import CodecBase
 
 __all__ = [
     "FileInput",
@@ -167,9 +168,38 @@ def _file_findings(codec: CodecBase, labels: list[FoundLabel], hint: str | None)
                                "the AIGC labels differ in content"))
     primary = codec.carriers[0].carrier if codec.carriers else None
     if labels and primary and all(lb.carrier != primary for lb in labels):
-        out.append(Finding("G3.carrier", Severity.WARNING,
-                           f"label is not in the primary carrier {primary}"))
+        roles = {_carrier_info(codec, lb.carrier).role for lb in labels}
+        if roles == {"alternative"}:
+            out.append(Finding("G3.carrier", Severity.INFO,
+                               f"label only in a guide-listed alternative carrier, not {primary}"))
+        else:
+            out.append(Finding("G3.carrier", Severity.WARNING,
+                               f"label only in a carrier no guide lists, not {primary}"))
     return out
+
+
+def _carrier_info(codec: CodecBase, carrier: str) -> CarrierInfo:
+    for info in codec.carriers:
+        if info.matches(carrier):
+            return info
+    return CarrierInfo(carrier, "read", form=None)
+
+
+def _with_findings(found: FoundLabel, extra: list[Finding]) -> FoundLabel:
+    if not extra:
+        return found
+    return FoundLabel(found.carrier, found.form, found.record, found.raw,
+                      (*found.findings, *extra), found.offset)
+
+
+def _form_findings(codec: CodecBase, found: FoundLabel) -> list[Finding]:
+    # rules §G 8 / §B.7: the form differs from the one the guide gives for this carrier (W).
+    expected = _carrier_info(codec, found.carrier).form
+    if expected is None or found.form is None or found.form == expected:
+        return []
+    return [Finding("G8.form", Severity.WARNING,
+                    f"label stored in {found.form} form; the guide gives {expected} here",
+                    found.carrier)]
 
 
 def inspect(file: FileInput, *, name: str | None = None,
@@ -183,7 +213,7 @@ def inspect(file: FileInput, *, name: str | None = None,
     with _open_source(file, name) as src, _named_errors(src.name):
         hint = _hint(file, name)
         codec = _registry(registry).identify(src, hint)
-        labels = codec.read_labels(src)
+        labels = [_with_findings(lb, _form_findings(codec, lb)) for lb in codec.read_labels(src)]
         findings = _file_findings(codec, labels, hint)
         for lb in labels:
             findings.extend(lb.findings)

@@ -199,10 +199,6 @@ def find_labels(packet: bytes, carrier: str, offset: int | None = None) -> list[
         elif hit.uri != TC260_NS:
             notes.append(Finding("G3.namespace", Severity.WARNING,
                                  f"TC260 namespace URI is {hit.uri!r}", carrier))
-        if hit.kind == "attribute":
-            notes.append(
-                Finding("G8.form", Severity.INFO, "attribute form TC260:AIGC=\"...\"", carrier)
-            )
         if notes:
             found = FoundLabel(
                 found.carrier, found.form, found.record, found.raw,

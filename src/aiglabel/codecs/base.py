@@ -80,11 +80,30 @@ class FoundLabel:
 
 @dataclass(frozen=True, slots=True)
 class CarrierInfo:
-    """One row of ``aiglabel formats``."""
+    """One carrier a codec knows (a row of ``aiglabel formats``).
+
+    Attributes:
+        carrier: the carrier id as reported in :attr:`FoundLabel.carrier`; ``N`` stands for a
+            number (``jpeg:appN:AIGC`` matches ``jpeg:app11:AIGC``).
+        role: ``"write"`` (the primary carrier, written), ``"alternative"`` (listed by a TC260
+            guide, e.g. Annex B, read only) or ``"read"`` (tolerated, not in any guide).
+        note: where the carrier comes from.
+        form: the label form the guide gives for this carrier (``"bare"``/``"wrapped"``);
+            ``None`` when no form is prescribed.
+    """
 
     carrier: str
-    role: str  # "write" | "read"
+    role: str
     note: str = ""
+    form: str | None = "bare"
+
+    def matches(self, carrier: str) -> bool:
+        """True when ``carrier`` is this carrier (``N`` matching any number)."""
+        if "N" not in self.carrier.split(":", 1)[-1]:
+            return carrier == self.carrier
+        head, _, tail = self.carrier.partition("N")
+        middle = carrier[len(head) : len(carrier) - len(tail)] if tail else carrier[len(head) :]
+        return carrier.startswith(head) and carrier.endswith(tail) and middle.isdigit()
 
 
 def essence_hash(codec: str, parts: Iterable[bytes | Span], src: Source) -> str:

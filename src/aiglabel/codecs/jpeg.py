@@ -140,8 +140,10 @@ class JpegCodec(CodecBase):
     extensions = (".jpg", ".jpeg", ".jpe", ".jfif")
     carriers = (
         CarrierInfo("jpeg:app1:xmp", "write", "APP1 XMP, TC260:AIGC (20259A)"),
-        CarrierInfo("jpeg:app1:exif:UserComment", "read", "Annex B, {\"AIGC\":{...}}"),
-        CarrierInfo("jpeg:appN:AIGC", "read", "bare AIGC{...} in an APPn/COM segment"),
+        CarrierInfo("jpeg:app1:exif:UserComment", "alternative",
+                    "Annex B: EXIF UserComment, {\"AIGC\":{...}}", "wrapped"),
+        CarrierInfo("jpeg:appN:AIGC", "read", "bare AIGC{...} in an APPn segment", None),
+        CarrierInfo("jpeg:com:AIGC", "read", "bare AIGC{...} in a COM segment", None),
     )
 
     @staticmethod

@@ -144,9 +144,10 @@ class PngCodec(CodecBase):
     extensions = (".png",)
     carriers = (
         CarrierInfo("png:iTXt:xmp", "write", "iTXt XML:com.adobe.xmp, TC260:AIGC (20259A)"),
-        CarrierInfo("png:tEXt:AIGC", "read", "Annex B; bare form seen from Doubao"),
-        CarrierInfo("png:zTXt:AIGC", "read", "compressed text chunk"),
-        CarrierInfo("png:iTXt:AIGC", "read", "international text chunk"),
+        CarrierInfo("png:tEXt:AIGC", "alternative", "Annex B (bare form seen from Doubao)",
+                    "wrapped"),
+        CarrierInfo("png:zTXt:AIGC", "read", "compressed text chunk", None),
+        CarrierInfo("png:iTXt:AIGC", "read", "international text chunk", None),
     )
 
     @staticmethod

@@ -148,7 +148,8 @@ class WebpCodec(CodecBase):
     extensions = (".webp",)
     carriers = (
         CarrierInfo("webp:XMP", "write", "XMP chunk, VP8X XMP flag, TC260:AIGC (20259A)"),
-        CarrierInfo("webp:EXIF:UserComment", "read", "Annex B: EXIF chunk UserComment"),
+        CarrierInfo("webp:EXIF:UserComment", "alternative", "Annex B: EXIF chunk UserComment",
+                    "wrapped"),
     )
 
     @staticmethod
