@@ -1,0 +1,363 @@
+"""Helpers shared by the commands: path expansion, error lines, progress and exit codes.
+
+Every per-file failure becomes one stderr line ``aiglabel: error: <path>: <reason>`` and the batch
+goes on; :func:`attempt` is the one place that catches :class:`~aiglabel.AiglabelError` and
+:class:`OSError`. An unexpected exception becomes one ``aiglabel: internal error`` line (exit 1)
+unless ``AIGLABEL_DEBUG=1`` asks for the traceback. rich is imported only when a progress bar
+is shown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+
+import typer
+
+from aiglabel.errors import AiglabelError, UnsupportedFormatError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    from rich.progress import Progress
+
+__all__ = [
+    "DEBUG_ENV",
+    "EXIT_CODES_HELP",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Expansion",
+    "Job",
+    "Outcome",
+    "Reporter",
+    "attempt",
+    "debug_enabled",
+    "error_reason",
+    "expand_paths",
+    "guard",
+    "report_expansion",
+]
+
+EXIT_OK = 0  # every file was processed
+EXIT_FAILED = 1  # one or more files failed (or an internal error)
+EXIT_USAGE = 2  # bad options or arguments (typer's default for usage errors)
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success; 1 one or more files failed; 2 usage error. "
+    "Set AIGLABEL_DEBUG=1 to see a traceback for an internal error."
+)
+
+DEBUG_ENV = "AIGLABEL_DEBUG"
+
+T = TypeVar("T")
+
+
+def debug_enabled() -> bool:
+    """Return whether ``AIGLABEL_DEBUG`` asks for tracebacks instead of one-line errors."""
+    return os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if ("\n" in text or "\r" in text) else text
+
+
+def error_reason(exc: BaseException, display: str) -> str:
+    """Return the reason part of an error line for the file shown as ``display``.
+
+    The file name is left out when the error is about ``display`` itself; an error about
+    another path (an output file, a folder) keeps that path.
+    """
+    if isinstance(exc, AiglabelError):
+        if exc.path and exc.path != display:
+            return _one_line(f"{exc.path}: {exc.message}")
+        return _one_line(exc.message)
+    if isinstance(exc, OSError):
+        detail = exc.strerror or str(exc) or type(exc).__name__
+        name = os.fsdecode(exc.filename) if exc.filename is not None else None
+        if name and name != display:
+            return _one_line(f"{name}: {detail}")
+        return _one_line(detail)
+    return _one_line(f"{type(exc).__name__}: {exc}")
+
+
+def _internal_line(where: str | None, exc: BaseException) -> str:
+    place = f"{where}: " if where else ""
+    return _one_line(
+        f"aiglabel: internal error: {place}{type(exc).__name__}: {exc} "
+        f"(please report; set {DEBUG_ENV}=1 for a traceback)"
+    )
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Turn an unexpected exception in a command body into one stderr line and exit 1.
+
+    typer's own exits and usage errors pass through; with ``AIGLABEL_DEBUG=1`` the exception
+    propagates with its traceback.
+    """
+    try:
+        yield
+    except (typer.Exit, typer.Abort, typer.BadParameter):
+        raise
+    except Exception as exc:
+        if debug_enabled():
+            raise
+        sys.stderr.write(_internal_line(None, exc) + "\n")
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One file to process.
+
+    Attributes:
+        src: the file, as given or as found under a folder argument.
+        rel: where it goes under an output folder: the path relative to the folder argument
+            it was found in, or just the file name for a file argument.
+        explicit: named on the command line (always attempted) rather than found by walking.
+    """
+
+    src: Path
+    rel: Path
+    explicit: bool
+
+    @property
+    def display(self) -> str:
+        """The path as printed in messages."""
+        return str(self.src)
+
+
+@dataclass(slots=True)
+class Expansion:
+    """The files found for the PATH arguments.
+
+    Attributes:
+        jobs: files to process, in argument order, each folder walked in name order.
+        errors: ``(path, reason)`` for folders that could not be read.
+        special: entries under folders that are neither regular files nor folders
+            (symbolic links to folders, sockets, FIFOs); never processed.
+    """
+
+    jobs: list[Job] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    special: list[str] = field(default_factory=list)
+
+
+def expand_paths(paths: Sequence[Path], *, exclude: Path | None = None) -> Expansion:
+    """Expand PATH arguments into files.
+
+    A folder argument is walked recursively: hidden entries (name starting with ``.``) are
+    ignored, symbolic links to folders are not followed, and ``exclude`` (the output folder,
+    resolved) is not entered. Anything else is an explicit file, kept even if it is missing.
+    Repeated files are processed once.
+
+    Args:
+        paths: the PATH arguments.
+        exclude: a resolved folder never to walk into.
+    """
+    out = Expansion()
+    seen: set[Path] = set()
+
+    def add(job: Job) -> None:
+        if job.src not in seen:
+            seen.add(job.src)
+            out.jobs.append(job)
+
+    for arg in paths:
+        if arg.is_dir():
+            _walk(arg, add, out, exclude)
+        else:
+            add(Job(arg, Path(arg.name), explicit=True))
+    return out
+
+
+def _walk(root: Path, add: Callable[[Job], None], out: Expansion, exclude: Path | None) -> None:
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            out.errors.append((str(folder), error_reason(exc, str(folder))))
+            continue
+        subdirs: list[Path] = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if exclude is not None and entry.name == exclude.name:
+                        if path.resolve() == exclude:
+                            continue
+                    subdirs.append(path)
+                elif entry.is_file():
+                    add(Job(path, path.relative_to(root), explicit=False))
+                else:
+                    out.special.append(str(path))
+            except OSError as exc:
+                out.errors.append((str(path), error_reason(exc, str(path))))
+        stack.extend(reversed(subdirs))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[T]):
+    """What :func:`attempt` made of one file.
+
+    Attributes:
+        status: ``"ok"``, ``"skipped"`` (unrecognised file found by walking) or ``"failed"``.
+        value: the function's result when ``ok``.
+        error: the reason when ``failed`` or ``skipped``.
+    """
+
+    status: Literal["ok", "skipped", "failed"]
+    value: T | None = None
+    error: str = ""
+
+
+class Reporter:
+    """Counts outcomes and writes error lines, notes, progress and the summary.
+
+    Args:
+        verbose: print per-file lines and skip notes.
+        quiet: no summary line and no progress bar.
+    """
+
+    def __init__(self, *, verbose: bool = False, quiet: bool = False) -> None:
+        self.verbose = verbose
+        self.quiet = quiet
+        self.ok = 0
+        self.skipped = 0
+        self.failed = 0
+        self._start = time.perf_counter()
+        self._progress: Progress | None = None
+
+    def _write(self, line: str, *, err: bool = True) -> None:
+        live = self._progress
+        if live is not None and (err or sys.stdout.isatty()):
+            # Print above the bar so the two do not garble each other.
+            live.console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
+            return
+        stream = sys.stderr if err else sys.stdout
+        stream.write(line + "\n")
+        stream.flush()
+
+    def error(self, where: str, reason: str) -> None:
+        """Print ``aiglabel: error: <where>: <reason>`` and count a failure."""
+        self.failed += 1
+        self._write(_one_line(f"aiglabel: error: {where}: {reason}"))
+
+    def internal(self, where: str, exc: BaseException) -> None:
+        """Print the one-line internal error for ``where`` and count a failure."""
+        self.failed += 1
+        self._write(_internal_line(where, exc))
+
+    def warning(self, message: str) -> None:
+        """Print ``aiglabel: warning: <message>`` (never suppressed)."""
+        self._write(f"aiglabel: warning: {message}")
+
+    def skip(self, where: str, reason: str) -> None:
+        """Count a skipped file; note it at verbose level."""
+        self.skipped += 1
+        if self.verbose:
+            self._write(_one_line(f"aiglabel: skipped: {where}: {reason}"))
+
+    def result(self, line: str) -> None:
+        """Print a per-file success line on stdout at verbose level."""
+        if self.verbose:
+            self._write(line, err=False)
+
+    def summary(self, verb: str) -> None:
+        """Print ``<verb> N, skipped N, failed N (T s)`` on stderr unless quiet."""
+        if self.quiet:
+            return
+        elapsed = time.perf_counter() - self._start
+        self._write(
+            f"{verb} {self.ok}, skipped {self.skipped}, failed {self.failed} ({elapsed:.2f} s)"
+        )
+
+    @contextlib.contextmanager
+    def progress(self, total: int, description: str) -> Iterator[Callable[[], None]]:
+        """Yield an ``advance()`` callable; show a rich bar on a terminal for batches > 1.
+
+        No progress output at all when stderr is not a terminal, when ``quiet``, or for a
+        single file.
+        """
+        if total <= 1 or self.quiet or not sys.stderr.isatty():
+            yield _nothing
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        live = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        task = live.add_task(description, total=total)
+        with live:
+            self._progress = live
+            try:
+                yield lambda: live.advance(task)
+            finally:
+                self._progress = None
+
+
+def _nothing() -> None:
+    return None
+
+
+def attempt(job: Job, func: Callable[[], T], reporter: Reporter) -> Outcome[T]:
+    """Run ``func`` for one file; the one place per-file errors are caught.
+
+    An :class:`~aiglabel.UnsupportedFormatError` for a file found by walking a folder is a skip;
+    for an explicit file it is an error. Any :class:`~aiglabel.AiglabelError` or
+    :class:`OSError` is one error line. Anything else is one internal-error line, or propagates
+    when ``AIGLABEL_DEBUG=1``.
+    """
+    try:
+        value = func()
+    except UnsupportedFormatError as exc:
+        reason = error_reason(exc, job.display)
+        if not job.explicit:
+            reporter.skip(job.display, reason)
+            return Outcome("skipped", error=reason)
+        reporter.error(job.display, reason)
+        return Outcome("failed", error=reason)
+    except (AiglabelError, OSError) as exc:
+        reason = error_reason(exc, job.display)
+        reporter.error(job.display, reason)
+        return Outcome("failed", error=reason)
+    except Exception as exc:
+        if debug_enabled():
+            raise
+        reporter.internal(job.display, exc)
+        return Outcome("failed", error=f"internal error: {type(exc).__name__}: {exc}")
+    reporter.ok += 1
+    return Outcome("ok", value)
+
+
+def report_expansion(expansion: Expansion, reporter: Reporter) -> None:
+    """Report unreadable folders (errors) and special entries (skips) found while walking."""
+    for where, reason in expansion.errors:
+        reporter.error(where, reason)
+    for where in expansion.special:
+        reporter.skip(where, "not a regular file")

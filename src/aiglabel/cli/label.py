@@ -1,0 +1,215 @@
+"""``aiglabel label``: write the GB 45438 implicit label into files, losslessly.
+
+Output layout: a file argument goes to ``OUTDIR/<file name>``; a file found under a folder
+argument goes to ``OUTDIR/<its path relative to that folder>``, so the folder's tree is mirrored.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path  # noqa: TC003  (typer reads the annotations at run time)
+from typing import Annotated
+
+import typer
+
+from aiglabel import AIGCRecord, InvalidLabelError, LabelResult, OutputError, label, new_produce_id
+from aiglabel.cli._common import (
+    EXIT_FAILED,
+    Job,
+    Reporter,
+    attempt,
+    expand_paths,
+    guard,
+    report_expansion,
+)
+from aiglabel.config import PRODUCER_ENV, default_producer
+from aiglabel.gb45438 import validate
+
+__all__ = ["label_command"]
+
+
+def _label_one(
+    src: Path, dst: Path | None, record: AIGCRecord, *, in_place: bool, overwrite: bool
+) -> LabelResult:
+    """Label one file, creating the output's parent folders only when they are needed."""
+    if in_place or dst is None:
+        return label(src, None, record, in_place=True)
+    try:
+        return label(src, dst, record, overwrite=overwrite)
+    except OutputError:
+        if dst.parent.is_dir():
+            raise
+    # The write failed only because the mirrored folder does not exist yet: a file that
+    # cannot be labelled fails before this point, so it leaves no empty folders behind.
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    return label(src, dst, record, overwrite=overwrite)
+
+
+# Which option sets each Annex E field (PropagateID always mirrors ProduceID here).
+_FIELD_OPTION = {
+    "ContentProducer": "--producer",
+    "ProduceID": "--produce-id",
+    "ContentPropagator": "--propagator",
+    "PropagateID": "--produce-id",
+}
+
+
+def _usage_error(
+    exc: InvalidLabelError, *, propagator_given: bool, from_env: bool
+) -> tuple[str | None, str]:
+    """Return ``(option, message)`` for a validation error, naming the user's option.
+
+    The first-write rule copies the producer into ContentPropagator and ProduceID into
+    PropagateID, so their echoed problems are dropped unless those values were given apart.
+    """
+    problems = exc.message.split("; ")
+    kept = [
+        p
+        for p in problems
+        if not p.startswith("PropagateID")
+        and (propagator_given or not p.startswith("ContentPropagator"))
+    ] or problems
+    field = kept[0].split(":", 1)[0]
+    option = _FIELD_OPTION.get(field)
+    if option == "--producer" and from_env:
+        option = PRODUCER_ENV
+    return option, "; ".join(kept)
+
+
+def label_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="PATH",
+            help="Files and folders to label; folders are walked recursively.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="OUTDIR",
+            help="Folder for the labelled copies (created if missing; folder trees mirrored).",
+            show_default=False,
+        ),
+    ] = None,
+    producer: Annotated[
+        str | None,
+        typer.Option(
+            "--producer",
+            metavar="CODE",
+            help=f"ContentProducer provider code; default ${PRODUCER_ENV}, else a DEMO value.",
+            show_default=False,
+        ),
+    ] = None,
+    produce_id: Annotated[
+        str | None,
+        typer.Option(
+            "--produce-id",
+            metavar="ID",
+            help="ProduceID (only with exactly one file); default: a new UUID per file.",
+            show_default=False,
+        ),
+    ] = None,
+    propagator: Annotated[
+        str | None,
+        typer.Option(
+            "--propagator",
+            metavar="CODE",
+            help="ContentPropagator code; default: the producer (first write).",
+            show_default=False,
+        ),
+    ] = None,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", help="Replace each input file atomically.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace existing files in OUTDIR.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print a line per file and skip notes.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No summary line and no progress bar.")
+    ] = False,
+) -> None:
+    """Write the GB 45438-2025 implicit label into files, losslessly.
+
+    Each file gets Label "1", the producer code, a new ProduceID, and (first-write rule)
+    ContentPropagator = producer and PropagateID = ProduceID unless --propagator is given.
+    A file argument is written to OUTDIR/<name>; files under a folder argument to
+    OUTDIR/<path relative to the folder>. When walking folders, hidden entries are ignored and
+    files no codec recognises are skipped; a file named explicitly is always attempted.
+    """
+    if output is not None and in_place:
+        msg = "give either --output OUTDIR or --in-place, not both"
+        raise typer.BadParameter(msg, param_hint="'--output' / '--in-place'")
+    if output is None and not in_place:
+        msg = "one of --output OUTDIR or --in-place is required"
+        raise typer.BadParameter(msg, param_hint="'--output' / '--in-place'")
+
+    if producer is not None:
+        code, demo = producer, False
+    else:
+        code, demo = default_producer()
+    try:
+        validate(
+            AIGCRecord.for_producer(
+                code,
+                produce_id if produce_id is not None else new_produce_id(),
+                propagator=propagator,
+            )
+        )
+    except InvalidLabelError as exc:
+        option, msg = _usage_error(
+            exc, propagator_given=propagator is not None, from_env=producer is None
+        )
+        raise typer.BadParameter(msg, param_hint=f"'{option}'" if option else None) from None
+
+    with guard():
+        exclude = output.resolve() if output is not None else None
+        expansion = expand_paths(paths, exclude=exclude)
+        if produce_id is not None and len(expansion.jobs) > 1:
+            msg = (
+                f"--produce-id needs exactly one input file, got {len(expansion.jobs)} "
+                "(a content number must be unique); leave it out to get one per file"
+            )
+            raise typer.BadParameter(msg, param_hint="'--produce-id'")
+
+        reporter = Reporter(verbose=verbose, quiet=quiet)
+        if demo:
+            reporter.warning(
+                f"using producer {code}, a DEMO VALUE — pass --producer or set {PRODUCER_ENV}"
+            )
+        report_expansion(expansion, reporter)
+        with reporter.progress(len(expansion.jobs), "labelling") as advance:
+            for job in expansion.jobs:
+                _process(job, output, code, produce_id, propagator, in_place, overwrite, reporter)
+                advance()
+        reporter.summary("labelled")
+    if reporter.failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _process(
+    job: Job,
+    output: Path | None,
+    code: str,
+    produce_id: str | None,
+    propagator: str | None,
+    in_place: bool,
+    overwrite: bool,
+    reporter: Reporter,
+) -> None:
+    record = AIGCRecord.for_producer(code, produce_id, propagator=propagator)
+    dst = None if in_place or output is None else output / job.rel
+    call = functools.partial(
+        _label_one, job.src, dst, record, in_place=in_place, overwrite=overwrite
+    )
+    outcome = attempt(job, call, reporter)
+    if outcome.status == "ok" and outcome.value is not None:
+        result = outcome.value
+        where = f"-> {dst}" if dst is not None else "(in place)"
+        reporter.result(f"{job.display} {where} ({result.carrier})")
