@@ -25,8 +25,12 @@ FIXTURES = fixture_files()
 # Groups that legitimately differ after a label write: file-system facts, ExifTool's own
 # bookkeeping, the label itself, and the XMP toolkit marker.
 VOLATILE_GROUPS = {"File", "System", "ExifTool", "XMP-TC260", "Composite", "XMP-x"}
-# WebP: the VP8X flags gain the XMP bit on purpose.
-VOLATILE_TAGS = {"RIFF:WebP_Flags"}
+# WebP: the VP8X flags gain the XMP bit on purpose; GIF: extensions need version 89a, so a
+# GIF87a header is upgraded.
+VOLATILE_TAGS = {"RIFF:WebP_Flags", "GIF:GIFVersion"}
+# The image guide (TC260-PG-20259A, rules §C.1) stores TIFF tag 700 with field type 7;
+# ExifTool's validator prefers type 1 (BYTE) and says so. Both types are read everywhere.
+ACCEPTED_WARNINGS = {"Non-standard format (undef) for IFD0 0x02bc ApplicationNotes"}
 
 
 def is_label_value(value: object) -> bool:
@@ -107,7 +111,7 @@ def test_exiftool_validate_reports_no_new_warnings(exiftool: str, tmp_path: Path
         (new,) = run_exiftool(exiftool, "-validate", "-warning", "-a", dst)
         old_w = {str(v) for k, v in old.items() if k.endswith(("Warning", "Error"))}
         new_w = {str(v) for k, v in new.items() if k.endswith(("Warning", "Error"))}
-        assert new_w <= old_w, (fixture_id(src), new_w - old_w)
+        assert new_w - ACCEPTED_WARNINGS <= old_w, (fixture_id(src), new_w - old_w)
 
 
 @pytest.mark.parametrize(
