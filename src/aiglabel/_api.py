@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from aiglabel._io import Source, atomic_output, emit
+from aiglabel._io import Source, atomic_output, emit, parse_errors
 from aiglabel.codecs.base import CarrierInfo, FoundLabel
-from aiglabel.errors import AiglabelError, CorruptFileError, OutputError
+from aiglabel.errors import CorruptFileError, OutputError
 from aiglabel.gb45438 import AIGCRecord, validate
 from aiglabel.model import Finding, Severity
 from aiglabel.registry import Registry, default_registry
@@ -40,20 +39,6 @@ FileInput = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 
 def _registry(registry: Registry | None) -> Registry:
     return registry if registry is not None else default_registry
-
-
-@contextlib.contextmanager
-def _named_errors(name: str | None) -> Iterator[None]:
-    """Attach the file name to errors; turn low-level parse errors into CorruptFileError."""
-    try:
-        yield
-    except AiglabelError as exc:
-        if exc.path is None:
-            exc.path = name
-        raise
-    except (struct.error, IndexError, EOFError, UnicodeError, RecursionError) as exc:
-        msg = f"malformed file ({type(exc).__name__}: {exc})"
-        raise CorruptFileError(msg, path=name) from exc
 
 
 @contextlib.contextmanager
@@ -95,7 +80,7 @@ def detect_format(file: FileInput, *, name: str | None = None,
     Raises:
         UnsupportedFormatError: no codec recognises the bytes.
     """
-    with _open_source(file, name) as src, _named_errors(src.name):
+    with _open_source(file, name) as src, parse_errors(src.name):
         return _registry(registry).identify(src, _hint(file, name)).name
 
 
@@ -111,7 +96,7 @@ def read_labels(file: FileInput, *, name: str | None = None,
         UnsupportedFormatError: the format is not supported.
         CorruptFileError: the container is damaged where the labels would be.
     """
-    with _open_source(file, name) as src, _named_errors(src.name):
+    with _open_source(file, name) as src, parse_errors(src.name):
         codec = _registry(registry).identify(src, _hint(file, name))
         return codec.read_labels(src)
 
@@ -210,7 +195,7 @@ def inspect(file: FileInput, *, name: str | None = None,
         UnsupportedFormatError: the format is not supported.
         CorruptFileError: the container is damaged where the labels would be.
     """
-    with _open_source(file, name) as src, _named_errors(src.name):
+    with _open_source(file, name) as src, parse_errors(src.name):
         hint = _hint(file, name)
         codec = _registry(registry).identify(src, hint)
         labels = [_with_findings(lb, _form_findings(codec, lb)) for lb in codec.read_labels(src)]
@@ -234,7 +219,7 @@ def essence_digest(file: FileInput, *, name: str | None = None,
 
     Reads the whole essence; a label write never changes it.
     """
-    with _open_source(file, name) as src, _named_errors(src.name):
+    with _open_source(file, name) as src, parse_errors(src.name):
         return _registry(registry).identify(src, _hint(file, name)).essence_digest(src)
 
 
@@ -264,7 +249,7 @@ def label_stream(src: BinaryIO, dst: BinaryIO, record: AIGCRecord, *, name: str 
     """
     validate(record)
     source = Source(src, name=name or getattr(src, "name", None) or "<stream>")
-    with _named_errors(source.name):
+    with parse_errors(source.name):
         codec = _registry(registry).identify(source, name)
         plan = codec.plan_write(source, record)
         written = emit(plan, source, dst)
@@ -319,7 +304,7 @@ def label(
         if dst_path.exists() and src_path.exists() and os.path.samefile(src_path, dst_path):
             msg = "output is the input file; use in_place=True (--in-place) to modify it"
             raise OutputError(msg, path=str(dst_path))
-    with _open_source(src_path) as source, _named_errors(source.name):
+    with _open_source(src_path) as source, parse_errors(source.name):
         codec = _registry(registry).identify(source, str(src_path))
         plan = codec.plan_write(source, record)
         with atomic_output(dst_path, overwrite=overwrite or in_place, durable=in_place,

@@ -12,17 +12,18 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import struct
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from aiglabel.errors import CorruptFileError, LimitExceededError, OutputError
+from aiglabel.errors import AiglabelError, CorruptFileError, LimitExceededError, OutputError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["EditPlan", "Limits", "Source", "Span", "atomic_output", "emit"]
+__all__ = ["EditPlan", "Limits", "Source", "Span", "atomic_output", "emit", "parse_errors"]
 
 HEAD_SIZE = 64 * 1024
 _COPY_CHUNK = 1 << 20
@@ -44,6 +45,22 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+@contextlib.contextmanager
+def parse_errors(name: str | None, what: str = "file") -> Iterator[None]:
+    """Attach ``name`` to aiglabel errors and turn low-level parse errors (``struct.error``,
+    ``IndexError``, ...) raised while walking a damaged file into :class:`CorruptFileError`."""
+    try:
+        yield
+    except AiglabelError as exc:
+        if exc.path is None:
+            exc.path = name
+        raise
+    except (struct.error, IndexError, EOFError, UnicodeError, OverflowError,
+            RecursionError) as exc:
+        msg = f"damaged {what} structure ({type(exc).__name__}: {exc})"
+        raise CorruptFileError(msg, path=name) from exc
 
 
 class Source:

@@ -29,15 +29,13 @@ extensions and comment extensions, in file order. The header is not essence.
 
 from __future__ import annotations
 
-import contextlib
-import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aiglabel._io import EditPlan, Source, Span
+from aiglabel._io import EditPlan, Source, Span, parse_errors
 from aiglabel.codecs import _xmp
 from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel
-from aiglabel.errors import AiglabelError, CorruptFileError, LimitExceededError
+from aiglabel.errors import CorruptFileError, LimitExceededError
 from aiglabel.gb45438 import AIGCRecord, to_json
 from aiglabel.model import Finding, Severity
 from aiglabel.registry import register
@@ -78,20 +76,6 @@ class Block:
     @property
     def is_comment(self) -> bool:
         return self.kind == EXTENSION and self.label == LABEL_COMMENT
-
-
-@contextlib.contextmanager
-def _guard(src: Source) -> Iterator[None]:
-    """Give errors the file name; turn low-level parse errors into CorruptFileError."""
-    try:
-        yield
-    except AiglabelError as exc:
-        if exc.path is None:
-            exc.path = src.name
-        raise
-    except (struct.error, IndexError, OverflowError) as exc:
-        msg = f"damaged GIF structure ({exc})"
-        raise CorruptFileError(msg, path=src.name) from exc
 
 
 class _Cursor:
@@ -246,7 +230,7 @@ class GifCodec(CodecBase):
 
     def read_labels(self, src: Source) -> list[FoundLabel]:
         out: list[FoundLabel] = []
-        with _guard(src):
+        with parse_errors(src.name, "GIF"):
             for block in iter_blocks(src):
                 if block.is_xmp:
                     packet, intact = _xmp_packet(src, block)
@@ -263,7 +247,7 @@ class GifCodec(CodecBase):
 
     def plan_write(self, src: Source, record: AIGCRecord) -> EditPlan:
         label_json = to_json(record)
-        with _guard(src):
+        with parse_errors(src.name, "GIF"):
             return self._plan(src, label_json)
 
     def _plan(self, src: Source, label_json: str) -> EditPlan:
@@ -298,7 +282,7 @@ class GifCodec(CodecBase):
         return plan
 
     def essence_parts(self, src: Source) -> Iterable[bytes | Span]:
-        with _guard(src):
+        with parse_errors(src.name, "GIF"):
             start, end = 6, screen_end(src)
             for block in iter_blocks(src):
                 if block.is_xmp or block.is_comment:

@@ -22,17 +22,15 @@ Photoshop, 37510 UserComment, 50341 PrintIM and the Windows XP tags.
 
 from __future__ import annotations
 
-import contextlib
 import struct
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from aiglabel._io import EditPlan, Source, Span
+from aiglabel._io import EditPlan, Source, Span, parse_errors
 from aiglabel.codecs import _tiff, _xmp
 from aiglabel.codecs._exif import _is_label
 from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel
 from aiglabel.errors import (
-    AiglabelError,
     CarrierUnsupportedError,
     CorruptFileError,
     LimitExceededError,
@@ -60,20 +58,6 @@ _NOT_ESSENCE = frozenset(
      40965, 50341, 0x9C9B, 0x9C9C, 0x9C9D, 0x9C9E, 0x9C9F}
 )
 _INT_FORMATS = {1: "B", 3: "H", 4: "I", 13: "I", 16: "Q", 18: "Q"}
-
-
-@contextlib.contextmanager
-def _guard(src: Source) -> Iterator[None]:
-    """Give errors the file name; turn low-level parse errors into CorruptFileError."""
-    try:
-        yield
-    except AiglabelError as exc:
-        if exc.path is None:
-            exc.path = src.name
-        raise
-    except (struct.error, IndexError, OverflowError, RecursionError) as exc:
-        msg = f"damaged TIFF structure ({exc})"
-        raise CorruptFileError(msg, path=src.name) from exc
 
 
 def _read_fn(src: Source) -> _tiff.ReadFn:
@@ -245,7 +229,7 @@ class TiffCodec(CodecBase):
         return Confidence.NO
 
     def read_labels(self, src: Source) -> list[FoundLabel]:
-        with _guard(src):
+        with parse_errors(src.name, "TIFF"):
             header = _header(src)
             ifd0 = _tiff.read_ifd(_read_fn(src), header, header.first_ifd)
             out: list[FoundLabel] = []
@@ -263,7 +247,7 @@ class TiffCodec(CodecBase):
 
     def plan_write(self, src: Source, record: AIGCRecord) -> EditPlan:
         label_json = to_json(record)
-        with _guard(src):
+        with parse_errors(src.name, "TIFF"):
             return self._plan(src, label_json)
 
     def _plan(self, src: Source, label_json: str) -> EditPlan:
@@ -371,7 +355,7 @@ class TiffCodec(CodecBase):
         return [(s.offset, bytes(s.length)) for s in blank if not _overlaps(s, used)]
 
     def essence_parts(self, src: Source) -> Iterable[bytes | Span]:
-        with _guard(src):
+        with parse_errors(src.name, "TIFF"):
             header = _header(src)
             for ifd in _iter_ifds(src, header):
                 region = _region(src, header, ifd)
