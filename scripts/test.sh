@@ -14,6 +14,6 @@ if ! command -v exiftool >/dev/null 2>&1; then
 fi
 
 python -m pip install -q --disable-pip-version-check -e '.[test]'
-python -m ruff check src tests benchmarks fixtures/media/make.py
+python -m ruff check .
 python -m mypy
 python -m pytest -q "$@"
