@@ -294,7 +294,10 @@ def atomic_output(
                 os.fsync(raw.fileno())
         if mode_from is not None:
             with contextlib.suppress(OSError):
-                os.chmod(tmp, os.stat(mode_from).st_mode & 0o7777)
+                st = os.stat(mode_from)
+                os.chmod(tmp, st.st_mode & 0o7777)
+                if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+                    os.chown(tmp, st.st_uid, st.st_gid)  # keeps the owner when run as root
         else:
             umask = os.umask(0)
             os.umask(umask)
