@@ -3,12 +3,17 @@ from __future__ import annotations
 import io
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
 
+from aiglabel._io import Source, emit
 from aiglabel.gb45438 import AIGCRecord
 from aiglabel.registry import default_registry
+
+if TYPE_CHECKING:
+    from aiglabel.codecs.base import CodecBase, FoundLabel
 
 ROOT = Path(__file__).resolve().parent.parent
 MEDIA = ROOT / "fixtures" / "media"
@@ -65,3 +70,26 @@ def exiftool() -> str:
             "libimage-exiftool-perl, run the suite through it"
         )
     return path
+
+
+class CodecHarness:
+    """Drive one codec directly (no registry sniffing) on in-memory data."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def codec(self) -> CodecBase:
+        return default_registry.get(self.name)()
+
+    def write(self, data: bytes, rec: AIGCRecord) -> bytes:
+        src = Source.from_bytes(data, f"in.{self.name}")
+        plan = self.codec().plan_write(src, rec)
+        out = io.BytesIO()
+        assert emit(plan, src, out) == plan.output_size
+        return out.getvalue()
+
+    def labels(self, data: bytes) -> list[FoundLabel]:
+        return self.codec().read_labels(Source.from_bytes(data, f"x.{self.name}"))
+
+    def essence(self, data: bytes) -> str:
+        return self.codec().essence_digest(Source.from_bytes(data, f"x.{self.name}"))

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import io
 import random
-from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
+from tests.conftest import CodecHarness
 
-from aiglabel._io import Source, emit
+from aiglabel._io import Source
 from aiglabel.codecs import gif
 from aiglabel.errors import AiglabelError, CorruptFileError
 from aiglabel.gb45438 import AIGCRecord
-from aiglabel.registry import default_registry
-
-if TYPE_CHECKING:
-    from aiglabel.codecs.base import CodecBase, FoundLabel
 
 PRODUCER = "001191110102MACQD9K64010000"
 OLD_PRODUCER = "00119144030008867405X210002"
@@ -109,24 +105,14 @@ def before_trailer(data: bytes) -> int:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def codec() -> CodecBase:
-    return default_registry.get("gif")()
+HARNESS = CodecHarness("gif")
+codec = HARNESS.codec
+labels = HARNESS.labels
+essence = HARNESS.essence
 
 
 def write(data: bytes, record: AIGCRecord = RECORD) -> bytes:
-    src = Source.from_bytes(data, "in.gif")
-    plan = codec().plan_write(src, record)
-    out = io.BytesIO()
-    assert emit(plan, src, out) == plan.output_size
-    return out.getvalue()
-
-
-def labels(data: bytes) -> list[FoundLabel]:
-    return codec().read_labels(Source.from_bytes(data, "x.gif"))
-
-
-def essence(data: bytes) -> str:
-    return codec().essence_digest(Source.from_bytes(data, "x.gif"))
+    return HARNESS.write(data, record)
 
 
 def frames(data: bytes) -> list[tuple[bytes, object]]:

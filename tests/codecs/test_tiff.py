@@ -5,19 +5,15 @@ from __future__ import annotations
 import io
 import random
 import struct
-from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image, ImageCms
+from tests.conftest import CodecHarness, decoded_frames
 
-from aiglabel._io import Source, emit
+from aiglabel._io import Source
 from aiglabel.codecs import _tiff
 from aiglabel.errors import AiglabelError, CorruptFileError, LimitExceededError
 from aiglabel.gb45438 import AIGCRecord
-from aiglabel.registry import default_registry
-
-if TYPE_CHECKING:
-    from aiglabel.codecs.base import CodecBase, FoundLabel
 
 Field = tuple[int, int, int, bytes]  # tag, type, count, value bytes
 
@@ -162,33 +158,17 @@ def pillow_tiff(**kw: object) -> bytes:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def codec() -> CodecBase:
-    return default_registry.get("tiff")()
+HARNESS = CodecHarness("tiff")
+codec = HARNESS.codec
+labels = HARNESS.labels
+essence = HARNESS.essence
 
 
 def write(data: bytes, record: AIGCRecord = RECORD) -> bytes:
-    src = Source.from_bytes(data, "in.tif")
-    plan = codec().plan_write(src, record)
-    out = io.BytesIO()
-    assert emit(plan, src, out) == plan.output_size
-    return out.getvalue()
+    return HARNESS.write(data, record)
 
 
-def labels(data: bytes) -> list[FoundLabel]:
-    return codec().read_labels(Source.from_bytes(data, "x.tif"))
-
-
-def essence(data: bytes) -> str:
-    return str(codec().essence_digest(Source.from_bytes(data, "x.tif")))
-
-
-def frames(data: bytes) -> list[bytes]:
-    with Image.open(io.BytesIO(data)) as img:
-        out = []
-        for i in range(getattr(img, "n_frames", 1)):
-            img.seek(i)
-            out.append(img.mode.encode() + repr(img.size).encode() + img.tobytes())
-        return out
+frames = decoded_frames
 
 
 def header_and_ifd0(data: bytes) -> tuple[_tiff.Header, _tiff.Ifd]:
