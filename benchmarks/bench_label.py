@@ -635,6 +635,20 @@ def to_json_report(timings: Sequence[Timing], env: dict[str, Any], extra: dict[s
 # --------------------------------------------------------------------------- main
 
 
+def precompile() -> None:
+    """Byte-compile the ``aiglabel`` package, as ``pip install .`` does.
+
+    An editable install under ``PYTHONDONTWRITEBYTECODE=1`` would otherwise recompile every
+    module on each CLI start (~30 ms here), which a real installation never pays.
+    """
+    package = Path(aiglabel.__file__).parent
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(package)],
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+    )
+
+
 def find_cli() -> list[str] | None:
     """The ``aiglabel`` console script beside this interpreter (not a pyenv shim), if any."""
     beside = Path(sys.executable).parent / "aiglabel"
@@ -705,6 +719,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
 
+    precompile()
     record = aiglabel.AIGCRecord.for_producer(PRODUCER)
     tools = Tools(
         aiglabel_cli=find_cli(),

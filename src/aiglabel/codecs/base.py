@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from aiglabel.model import Finding
 
-__all__ = ["CodecBase", "Confidence", "FoundLabel", "essence_hash"]
+__all__ = ["CodecBase", "Confidence", "FoundLabel", "MetadataItem", "essence_hash"]
 
 
 class Confidence(IntEnum):
@@ -76,6 +76,29 @@ class FoundLabel:
             "raw": self.raw,
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataItem:
+    """One metadata value other than the AIGC label, exposed to the verifier's detectors.
+
+    Codecs report what they meet while walking headers; detectors (generation traces, capture
+    claims) judge it. Values are text, already decoded from the container (zTXt inflated,
+    EXIF strings decoded), and bounded by the source's limits.
+
+    Attributes:
+        carrier: where the value sits, e.g. ``"png:tEXt"``, ``"jpeg:app1:exif"``,
+            ``"png:iTXt:xmp"``.
+        key: the name inside the carrier: a PNG keyword (``"parameters"``), an EXIF tag name
+            (``"Software"``, ``"UserComment"``), or ``"xmp"`` for a whole XMP packet.
+        value: the text.
+        offset: byte offset of the carrier structure in the file, when known.
+    """
+
+    carrier: str
+    key: str
+    value: str
+    offset: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +184,13 @@ class CodecBase:
     def essence_digest(self, src: Source) -> str:
         """SHA-256 over the essence, prefixed ``sha256:``; unchanged by any label write."""
         return essence_hash(self.name, self.essence_parts(src), src)
+
+    def metadata(self, src: Source) -> list[MetadataItem]:
+        """Other metadata the codec can expose (text chunks, EXIF strings, XMP packets).
+
+        Header-only like :meth:`read_labels`; the default is none.
+        """
+        return []
 
     def container_findings(self, src: Source) -> list[Finding]:
         """Carrier-integrity findings (rules §G 5) the codec noticed; default none."""
