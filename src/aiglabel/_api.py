@@ -197,20 +197,24 @@ def inspect(file: FileInput, *, name: str | None = None,
     """
     with _open_source(file, name) as src, parse_errors(src.name):
         hint = _hint(file, name)
-        codec = _registry(registry).identify(src, hint)
-        labels = [_with_findings(lb, _form_findings(codec, lb)) for lb in codec.read_labels(src)]
-        findings = _file_findings(codec, labels, hint)
-        for lb in labels:
-            findings.extend(lb.findings)
-        findings.extend(codec.container_findings(src))
-        if not labels:
-            status = "not_found"
-        elif any(f.severity is Severity.ERROR for f in findings):
-            status = "noncompliant"
-        else:
-            status = "compliant"
-        return Inspection(src.name, codec.name, src.size, tuple(labels), tuple(findings),
-                          status, src.bytes_read)
+        return inspect_source(src, _registry(registry).identify(src, hint), hint)
+
+
+def inspect_source(src: Source, codec: CodecBase, hint: str | None = None) -> Inspection:
+    """:func:`inspect` for an open source whose codec is known (used by the verifier)."""
+    labels = [_with_findings(lb, _form_findings(codec, lb)) for lb in codec.read_labels(src)]
+    findings = _file_findings(codec, labels, hint)
+    for lb in labels:
+        findings.extend(lb.findings)
+    findings.extend(codec.container_findings(src))
+    if not labels:
+        status = "not_found"
+    elif any(f.severity is Severity.ERROR for f in findings):
+        status = "noncompliant"
+    else:
+        status = "compliant"
+    return Inspection(src.name, codec.name, src.size, tuple(labels), tuple(findings),
+                      status, src.bytes_read)
 
 
 def essence_digest(file: FileInput, *, name: str | None = None,
@@ -293,6 +297,24 @@ def label(
         UnsupportedFormatError, CorruptFileError: the input cannot be labelled.
     """
     validate(record)
+    return write_label(src, dst, record, in_place=in_place, overwrite=overwrite,
+                       registry=registry)
+
+
+def write_label(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str] | None,
+    record: AIGCRecord,
+    *,
+    in_place: bool = False,
+    overwrite: bool = False,
+    registry: Registry | None = None,
+) -> LabelResult:
+    """:func:`label` without the up-front validation (the codecs still serialize strictly).
+
+    For callers that validate part of the record themselves, as the platform write-back does:
+    it checks the platform's fields and must keep the producer's fields as they are.
+    """
     src_path = Path(src)
     if in_place:
         dst_path = src_path

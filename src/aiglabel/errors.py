@@ -7,8 +7,9 @@ The hierarchy::
     ├── CorruptFileError(ValueError)                  claimed, then failed to parse
     ├── InvalidLabelError(ValueError)                 a record that breaks GB 45438 Annex E
     ├── CarrierUnsupportedError(NotImplementedError)  the format cannot hold the label (yet)
-    ├── LimitExceededError                            a size / count / depth budget was hit
-    └── OutputError(OSError)                          the destination cannot be written
+    ├── LimitExceededError                            a size / count / depth / time budget was hit
+    ├── OutputError(OSError)                          the destination cannot be written
+    └── NothingToLabelError(ValueError)               platform write refused: verdict is none
 
 Every error may carry ``path``: the file it is about. ``str(err)`` is one line and names the
 file when it is known, so a command-line tool can print it as it is.
@@ -22,6 +23,7 @@ __all__ = [
     "CorruptFileError",
     "InvalidLabelError",
     "LimitExceededError",
+    "NothingToLabelError",
     "OutputError",
     "UnsupportedFormatError",
 ]
@@ -68,3 +70,8 @@ class LimitExceededError(AiglabelError):
 
 class OutputError(AiglabelError, OSError):
     """The destination cannot be written (exists, same as the source, permission denied)."""
+
+
+class NothingToLabelError(AiglabelError, ValueError):
+    """A platform write was asked for a file whose verdict is ``none``: no label, no declaration
+    and no AI trace, so there is nothing to label and no label may be invented (rules §E.6)."""

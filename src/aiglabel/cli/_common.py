@@ -274,6 +274,15 @@ class Reporter:
         if self.verbose:
             self._write(line, err=False)
 
+    def result_line(self, line: str) -> None:
+        """Print a per-file line on stdout (a command's main output)."""
+        self._write(line, err=False)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the reporter was made."""
+        return time.perf_counter() - self._start
+
     def summary(self, verb: str) -> None:
         """Print ``<verb> N, skipped N, failed N (T s)`` on stderr unless quiet."""
         if self.quiet:

@@ -6,14 +6,14 @@ from typing import Annotated
 
 import typer
 
-from aiglabel.cli import formats, inspect, label
+from aiglabel.cli import formats, inspect, label, propagate, verify
 from aiglabel.cli._common import EXIT_CODES_HELP
 
 __all__ = ["app", "run"]
 
 app = typer.Typer(
     name="aiglabel",
-    help="Write and read GB 45438-2025 implicit (metadata) AIGC labels, losslessly.",
+    help="Write, read and verify GB 45438-2025 AIGC labels, losslessly.",
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
@@ -48,6 +48,8 @@ def _main(
 app.command("label", epilog=EXIT_CODES_HELP)(label.label_command)
 app.command("inspect", epilog=EXIT_CODES_HELP)(inspect.inspect_command)
 app.command("formats")(formats.formats_command)
+app.command("verify", epilog=verify.VERIFY_EXIT_HELP)(verify.verify_command)
+app.command("propagate", epilog=EXIT_CODES_HELP)(propagate.propagate_command)
 
 
 def run() -> None:

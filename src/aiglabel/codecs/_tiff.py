@@ -172,16 +172,35 @@ def buffer_reader(buf: bytes) -> ReadFn:
     return read
 
 
-def decode_user_comment(value: bytes) -> str:
-    """Decode an EXIF UserComment: 8-byte charset id (``ASCII``, ``UNICODE``, ``JIS``, NULs)."""
+def decode_user_comment(value: bytes, endian: str = ">") -> str:
+    """Decode an EXIF UserComment: 8-byte charset id (``ASCII``, ``UNICODE``, ``JIS``, NULs).
+
+    EXIF 2.32 §4.6.5 table 9: ``ASCII\\0\\0\\0``, ``JIS\\0\\0\\0\\0\\0``, ``UNICODE\\0``
+    (UCS-2) or eight NULs (undefined), then the text. UCS-2 follows the byte order of the TIFF
+    structure (``endian``), but writers get it wrong, so a byte-order mark, or zero high bytes
+    on one side (mostly-Latin text), decide first. Other text: UTF-8, else Latin-1.
+    """
     charset, text = value[:8], value[8:]
     if charset.startswith(b"UNICODE"):
-        if text[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            return text.decode("utf-16", errors="replace").rstrip("\x00 ")
-        return text.decode("utf-16-be", errors="replace").rstrip("\x00 ")
+        return text.decode(_utf16_codec(text, endian), errors="replace").rstrip("\x00 ")
     if not (charset.startswith((b"ASCII", b"JIS")) or charset == b"\x00" * 8):
         text = value  # rules §H 6: no or another prefix
-    return text.decode("utf-8", errors="replace").rstrip("\x00 ")
+    text = text.rstrip(b"\x00 ")
+    try:
+        return text.decode("utf-8")
+    except UnicodeDecodeError:
+        return text.decode("latin-1")
+
+
+def _utf16_codec(text: bytes, endian: str) -> str:
+    """The codec for UCS-2 ``text``: its BOM, else the side whose bytes are mostly zero."""
+    if text[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    zeros_even, zeros_odd = text[0::2].count(0), text[1::2].count(0)
+    if zeros_odd != zeros_even:
+        # "A" is 41 00 little-endian (zero at odd offsets), 00 41 big-endian.
+        return "utf-16-le" if zeros_odd > zeros_even else "utf-16-be"
+    return "utf-16-le" if endian == "<" else "utf-16-be"
 
 
 def remove_entry(buf: bytearray, header: Header, ifd: Ifd, tag: int) -> bool:

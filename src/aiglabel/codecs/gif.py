@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING
 
 from aiglabel._io import EditPlan, Source, Span, parse_errors
 from aiglabel.codecs import _xmp
-from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel
+from aiglabel.codecs._meta import Collector, decode_text
+from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel, MetadataItem
 from aiglabel.errors import CorruptFileError, LimitExceededError
 from aiglabel.gb45438 import AIGCRecord, to_json
 from aiglabel.model import Finding, Severity
@@ -187,6 +188,17 @@ def _xmp_packet(src: Source, block: Block) -> tuple[bytes, bool]:
     return raw[: raw.rfind(b">") + 1], False  # raw packet, damaged trailer
 
 
+def _bounded_xmp(src: Source, block: Block, room: int) -> bytes:
+    """The packet of an XMP extension as :func:`_xmp_packet` gives it, or, when the extension
+    is larger than ``room``, its first ``room`` bytes up to the last ``>`` (the value is
+    truncated anyway; the cut keeps trailer bytes out)."""
+    start = block.offset + len(XMP_HEADER)
+    if block.end - start <= room:
+        return _xmp_packet(src, block)[0]
+    raw = src.read_metadata(start, room, "XMP packet")
+    return raw[: raw.rfind(b">") + 1] or raw
+
+
 def _sub_block_data(raw: bytes) -> bytes:
     """Concatenate the data of a sub-block chain held in memory (terminator included)."""
     parts: list[bytes] = []
@@ -244,6 +256,31 @@ class GifCodec(CodecBase):
                     if label is not None:
                         out.append(label)
         return out
+
+    def metadata(self, src: Source) -> list[MetadataItem]:
+        """XMP application extensions (carrier ``gif:app:xmp``, key ``xmp``) and comment
+        extensions (``gif:comment``, key ``comment``), in file order. The block walk skips
+        image data sub-block by sub-block (GIF has no index); damage ends it with what was
+        found."""
+        out = Collector(src.limits)
+        try:
+            with parse_errors(src.name, "GIF"):
+                for block in iter_blocks(src):
+                    if out.full:
+                        break
+                    if block.is_xmp:
+                        packet = _bounded_xmp(src, block, out.room)
+                        out.add(CARRIER, "xmp", _xmp.decode_packet(packet), block.offset)
+                    elif block.is_comment:
+                        # 21 FE, then sub-blocks (u8 size + data) up to a 00: each 255 bytes of
+                        # text cost 256, so read a little more than the room left.
+                        n = out.want(block.end - block.offset - 2, out.room // 255 + 2)
+                        raw = src.read_metadata(block.offset + 2, n, "GIF comment")
+                        text = decode_text(_sub_block_data(raw)).strip()
+                        out.add("gif:comment", "comment", text, block.offset)
+        except CorruptFileError:
+            pass  # truncated or damaged after the items found so far
+        return out.items
 
     def plan_write(self, src: Source, record: AIGCRecord) -> EditPlan:
         label_json = to_json(record)

@@ -34,7 +34,7 @@ import struct
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from aiglabel._io import EditPlan, Source, Span
+from aiglabel._io import EditPlan, Source, Span, parse_errors
 from aiglabel.codecs import _exif, _xmp
 from aiglabel.codecs._isobmff import (
     Box,
@@ -57,7 +57,8 @@ from aiglabel.codecs._isobmff import (
     parse_iref,
     parse_pitm,
 )
-from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel
+from aiglabel.codecs._meta import Collector
+from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel, MetadataItem
 from aiglabel.errors import CarrierUnsupportedError, CorruptFileError, LimitExceededError
 from aiglabel.gb45438 import AIGCRecord, to_json
 from aiglabel.registry import register
@@ -192,6 +193,17 @@ def _read_item(src: Source, ranges: list[Range]) -> bytes:
         msg = f"metadata item of {total} bytes exceeds the {src.limits.max_metadata}-byte limit"
         raise LimitExceededError(msg, path=src.name)
     return b"".join(src.read_metadata(off, length, "metadata item") for off, length in ranges)
+
+
+def _read_prefix(src: Source, ranges: list[Range], n: int) -> bytes:
+    """The first ``n`` bytes of an item stored in ``ranges``."""
+    parts: list[bytes] = []
+    for offset, length in ranges:
+        if n <= 0:
+            break
+        parts.append(src.read_metadata(offset, min(length, n), "metadata item"))
+        n -= length
+    return b"".join(parts)
 
 
 def _exif_start(data: bytes) -> int | None:
@@ -524,6 +536,36 @@ class HeifCodec(CodecBase):
             elif (start := _exif_start(data)) is not None:
                 out.extend(_exif.find_labels(data[start:], CARRIER_EXIF, ranges[0][0]))
         return out
+
+    def metadata(self, src: Source) -> list[MetadataItem]:
+        """XMP items (carrier ``heif:meta:xmp``, key ``xmp``) and Exif item strings
+        (``heif:meta:exif``, key = the EXIF tag name), in ``iloc`` order, offset = the item's
+        first extent. Only the ``meta`` box and these items are read; an item whose extents
+        lie outside the file is skipped, a damaged ``meta`` box gives no items."""
+        out = Collector(src.limits)
+        try:
+            with parse_errors(src.name, "HEIF"):
+                lay = _load(src)
+                for loc in lay.iloc.items if lay.iloc else []:
+                    if out.full:
+                        break
+                    kind = lay.kind(loc.item_id)
+                    if kind is None:
+                        continue
+                    try:
+                        ranges = lay.ranges(loc, src.size, src.name)
+                    except CorruptFileError:
+                        continue
+                    if not ranges:
+                        continue
+                    data = _read_prefix(src, ranges, out.room)
+                    if kind == "xmp":
+                        out.add(CARRIER_XMP, "xmp", _xmp.decode_packet(data), ranges[0][0])
+                    elif (start := _exif_start(data)) is not None:
+                        _exif.collect(data[start:], CARRIER_EXIF, out, ranges[0][0])
+        except CorruptFileError:
+            pass  # no file-level meta box, or a damaged one
+        return out.items
 
     def plan_write(self, src: Source, record: AIGCRecord) -> EditPlan:
         label_json = to_json(record)

@@ -23,9 +23,10 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aiglabel._io import EditPlan, Source, Span
+from aiglabel._io import EditPlan, Source, Span, parse_errors
 from aiglabel.codecs import _exif, _xmp
-from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel
+from aiglabel.codecs._meta import Collector, decode_text
+from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel, MetadataItem
 from aiglabel.errors import CorruptFileError, LimitExceededError
 from aiglabel.gb45438 import AIGCRecord, to_json
 from aiglabel.registry import register
@@ -171,6 +172,33 @@ class JpegCodec(CodecBase):
                         )
                     )
         return out
+
+    def metadata(self, src: Source) -> list[MetadataItem]:
+        """EXIF strings (carrier ``jpeg:app1:exif``, key = the tag name), XMP packets
+        (``jpeg:app1:xmp``, key ``xmp``; ExtendedXMP parts are not joined) and COM text
+        (``jpeg:com``, key ``comment``), in file order, from the segments before SOS.
+        A damaged segment list ends the walk with what was found."""
+        out = Collector(src.limits)
+        try:
+            with parse_errors(src.name, "JPEG"):
+                for seg in iter_segments(src):
+                    if out.full:
+                        break
+                    if seg.marker not in (APP1, COM):
+                        continue
+                    # A payload is at most 65533 bytes (u16be length - 2); read what fits.
+                    n = out.want(seg.length)
+                    payload = src.read_metadata(seg.payload_offset, n, "APP segment")
+                    if seg.marker == COM:
+                        out.add("jpeg:com", "comment", decode_text(payload).strip(), seg.offset)
+                    elif payload.startswith(XMP_SIG):
+                        packet = _xmp.decode_packet(payload[len(XMP_SIG) :])
+                        out.add("jpeg:app1:xmp", "xmp", packet, seg.offset)
+                    elif payload.startswith(EXIF_SIG):
+                        _exif.collect(payload[len(EXIF_SIG) :], "jpeg:app1:exif", out, seg.offset)
+        except CorruptFileError:
+            pass  # truncated or damaged after the items found so far
+        return out.items
 
     def plan_write(self, src: Source, record: AIGCRecord) -> EditPlan:
         label_json = to_json(record)

@@ -20,9 +20,10 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aiglabel._io import EditPlan, Source, Span
-from aiglabel.codecs import _xmp
-from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel
+from aiglabel._io import EditPlan, Source, Span, parse_errors
+from aiglabel.codecs import _exif, _xmp
+from aiglabel.codecs._meta import Collector, decode_text
+from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel, MetadataItem
 from aiglabel.errors import CorruptFileError, LimitExceededError
 from aiglabel.gb45438 import AIGCRecord, to_json
 from aiglabel.model import Finding, Severity
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 XMP_KEYWORD = b"XML:com.adobe.xmp"
+EXIF_PREFIX = b"Exif\x00\x00"
+# Room for a text chunk's header (keyword of 1-79 bytes, NUL, flags, language, translated
+# keyword) on top of the text a metadata() read wants.
+_TEXT_HEADER_ROOM = 1024
 _TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt"})
 _NOT_ESSENCE = _TEXT_CHUNKS | {b"eXIf", b"tIME"}
 
@@ -84,14 +89,15 @@ def iter_chunks(src: Source) -> Iterator[Chunk]:
             raise CorruptFileError(msg, path=src.name)
 
 
-def _inflate(data: bytes, limit: int) -> bytes:
+def _inflate(data: bytes, limit: int, *, truncate: bool = False) -> bytes:
+    """Inflate at most ``limit`` bytes; beyond that raise, or with ``truncate`` cut there."""
     d = zlib.decompressobj()
     try:
         out = d.decompress(data, limit)
     except zlib.error as exc:
         msg = f"bad zlib stream in text chunk ({exc})"
         raise CorruptFileError(msg) from exc
-    if d.unconsumed_tail:
+    if d.unconsumed_tail and not truncate:
         msg = f"compressed text inflates beyond {limit} bytes"
         raise LimitExceededError(msg)
     return out
@@ -106,9 +112,15 @@ class TextChunk:
     compressed: bool
 
 
-def decode_text_chunk(ctype: bytes, data: bytes, limit: int) -> TextChunk:
+def decode_text_chunk(
+    ctype: bytes, data: bytes, limit: int, *, truncate: bool = False
+) -> TextChunk:
     """Decode tEXt (keyword NUL latin-1 text), zTXt (keyword NUL method zlib), iTXt (keyword NUL
-    flag method language NUL translated-keyword NUL UTF-8 text)."""
+    flag method language NUL translated-keyword NUL UTF-8 text).
+
+    Compressed text inflates to at most ``limit`` bytes: more raises
+    :class:`~aiglabel.errors.LimitExceededError`, or with ``truncate`` is cut off.
+    """
     keyword, sep, rest = data.partition(b"\x00")
     if not sep:
         msg = f"{ctype.decode()} chunk without keyword separator"
@@ -116,7 +128,7 @@ def decode_text_chunk(ctype: bytes, data: bytes, limit: int) -> TextChunk:
     if ctype == b"tEXt":
         return TextChunk(keyword, rest, False)
     if ctype == b"zTXt":
-        return TextChunk(keyword, _inflate(rest[1:], limit), True)
+        return TextChunk(keyword, _inflate(rest[1:], limit, truncate=truncate), True)
     if len(rest) < 2:
         msg = "iTXt chunk too short"
         raise CorruptFileError(msg)
@@ -124,7 +136,7 @@ def decode_text_chunk(ctype: bytes, data: bytes, limit: int) -> TextChunk:
     _lang, _, rest2 = rest[2:].partition(b"\x00")
     _translated, _, text = rest2.partition(b"\x00")
     if flag:
-        return TextChunk(keyword, _inflate(text, limit), True)
+        return TextChunk(keyword, _inflate(text, limit, truncate=truncate), True)
     return TextChunk(keyword, text, False)
 
 
@@ -187,6 +199,30 @@ class PngCodec(CodecBase):
                          for f in found]
             out.extend(found)
         return out
+
+    def metadata(self, src: Source) -> list[MetadataItem]:
+        """Text chunks (carrier ``png:tEXt``/``png:zTXt``/``png:iTXt``, key = the keyword, or
+        ``xmp`` for ``XML:com.adobe.xmp``) and ``eXIf`` strings (``png:eXIf``, key = the EXIF
+        tag name), in file order. Only chunk headers and metadata chunks are read; a damaged
+        text chunk is skipped, and damage further on ends the walk with what was found."""
+        out = Collector(src.limits)
+        try:
+            with parse_errors(src.name, "PNG"):
+                for chunk in iter_chunks(src):
+                    if out.full:
+                        break
+                    if chunk.type in _TEXT_CHUNKS:
+                        _text_item(src, chunk, out)
+                    elif chunk.type == b"eXIf":
+                        # eXIf (PNG 3rd ed. §11.3.6.6): a TIFF block; some writers keep the
+                        # JPEG "Exif\0\0" prefix.
+                        n = out.want(chunk.length)
+                        block = src.read_metadata(chunk.data_offset, n, "eXIf chunk")
+                        block = block.removeprefix(EXIF_PREFIX)
+                        _exif.collect(block, "png:eXIf", out, chunk.offset)
+        except CorruptFileError:
+            pass  # truncated or damaged after the items found so far
+        return out.items
 
     def plan_write(self, src: Source, record: AIGCRecord) -> EditPlan:
         label_json = to_json(record)
@@ -251,6 +287,26 @@ class PngCodec(CodecBase):
 
     def container_findings(self, src: Source) -> list[Finding]:
         return []
+
+
+def _text_item(src: Source, chunk: Chunk, out: Collector) -> None:
+    """Add one text chunk to ``out``; a chunk that does not decode is skipped.
+
+    Values: ``tEXt``/``zTXt`` text (Latin-1 by the spec; UTF-8 is tried first, as many writers
+    store it), ``iTXt`` UTF-8; XMP through :func:`_xmp.decode_packet`. Over the budget, the read
+    stops early (a cut zlib stream inflates to its first part) and the value is truncated.
+    """
+    data = src.read_metadata(chunk.data_offset, out.want(chunk.length, _TEXT_HEADER_ROOM),
+                             "text chunk")
+    try:
+        text = decode_text_chunk(chunk.type, data, max(out.room, 1), truncate=True)
+    except (CorruptFileError, LimitExceededError):
+        return
+    carrier = f"png:{chunk.type.decode()}"
+    if text.keyword == XMP_KEYWORD:
+        out.add(carrier, "xmp", _xmp.decode_packet(text.text), chunk.offset)
+    else:
+        out.add(carrier, text.keyword.decode("latin-1"), decode_text(text.text), chunk.offset)
 
 
 def _with(found: FoundLabel, code: str, severity: Severity, message: str) -> FoundLabel:

@@ -27,9 +27,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from aiglabel._io import EditPlan, Source, Span, parse_errors
-from aiglabel.codecs import _tiff, _xmp
+from aiglabel.codecs import _exif, _tiff, _xmp
 from aiglabel.codecs._exif import _is_label
-from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel
+from aiglabel.codecs._meta import Collector
+from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel, MetadataItem
 from aiglabel.errors import (
     CarrierUnsupportedError,
     CorruptFileError,
@@ -244,6 +245,34 @@ class TiffCodec(CodecBase):
             for _ifd, comment, text in _comment_labels(src, header, ifd0):
                 out.append(FoundLabel.from_text(COMMENT_CARRIER, text, offset=comment.pos))
             return out
+
+    def metadata(self, src: Source) -> list[MetadataItem]:
+        """IFD0's XMP packet (tag 700; carrier ``tiff:ifd0``, key ``xmp``, offset of the value)
+        and string tags (``tiff:ifd0``, key = the EXIF tag name, offset of the entry), then
+        the Exif sub-IFD's string tags (``tiff:exif``, e.g. ``UserComment``). Only IFD0, the
+        Exif sub-IFD and those values are read; values outside the file are skipped."""
+        out = Collector(src.limits)
+        try:
+            with parse_errors(src.name, "TIFF"):
+                header = _header(src)
+                read = _read_fn(src)
+                ifd0 = _tiff.read_ifd(read, header, header.first_ifd)
+                xmp = ifd0.find(_tiff.TAG_XMP)
+                if xmp is not None and xmp.type in _XMP_TYPES:
+                    try:
+                        packet = read(xmp.data_offset, out.want(xmp.byte_count))
+                        out.add("tiff:ifd0", "xmp", _xmp.decode_packet(packet), xmp.data_offset)
+                    except CorruptFileError:
+                        pass  # the value runs past the end of the file
+                exif = _sub_ifd(src, header, ifd0, _tiff.TAG_EXIF_IFD)
+                for carrier, ifd in (("tiff:ifd0", ifd0), ("tiff:exif", exif)):
+                    if ifd is None:
+                        continue
+                    for entry, name, text in _exif.ifd_strings(read, header, ifd, out.room):
+                        out.add(carrier, name, text, entry.pos)
+        except CorruptFileError:
+            pass  # a damaged header or IFD0: the items found so far
+        return out.items
 
     def plan_write(self, src: Source, record: AIGCRecord) -> EditPlan:
         label_json = to_json(record)

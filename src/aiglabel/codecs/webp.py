@@ -25,9 +25,10 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aiglabel._io import EditPlan, Source, Span
+from aiglabel._io import EditPlan, Source, Span, parse_errors
 from aiglabel.codecs import _exif, _riff, _xmp
-from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel
+from aiglabel.codecs._meta import Collector
+from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel, MetadataItem
 from aiglabel.errors import CorruptFileError, LimitExceededError
 from aiglabel.gb45438 import AIGCRecord, to_json
 from aiglabel.model import Finding, Severity
@@ -174,6 +175,33 @@ class WebpCodec(CodecBase):
                 _, block = _exif_block(_riff.read_payload(src, chunk, "EXIF chunk"))
                 out.extend(_exif.find_labels(block, "webp:EXIF", chunk.offset))
         return out
+
+    def metadata(self, src: Source) -> list[MetadataItem]:
+        """XMP packets (carrier ``webp:XMP``, key ``xmp``) and EXIF strings (``webp:EXIF``, key =
+        the tag name), in file order; the VP8X flags are not consulted. Chunk payloads other
+        than ``EXIF`` and ``XMP `` are never read; a damaged chunk list ends the walk with what
+        was found."""
+        out = Collector(src.limits)
+        try:
+            with parse_errors(src.name, "WebP"):
+                form = _riff.read_form(src)
+                if form.form_type != FORM_TYPE:
+                    return []
+                # Walk lazily (not read_layout): chunks before damage still count.
+                for chunk in _riff.iter_chunks(src, form.start, min(form.end, src.size)):
+                    if out.full:
+                        break
+                    if chunk.fourcc not in (XMP, EXIF):
+                        continue
+                    n = out.want(chunk.size)
+                    payload = src.read_metadata(chunk.data_offset, n, "metadata chunk")
+                    if chunk.fourcc == XMP:
+                        out.add("webp:XMP", "xmp", _xmp.decode_packet(payload), chunk.offset)
+                    else:
+                        _exif.collect(_exif_block(payload)[1], "webp:EXIF", out, chunk.offset)
+        except CorruptFileError:
+            pass  # truncated or damaged after the items found so far
+        return out.items
 
     @staticmethod
     def _flags(src: Source, layout: Layout) -> int:

@@ -1,0 +1,148 @@
+"""``aiglabel propagate``: a platform writes its propagation fields into uploaded files.
+
+Each file is verified first (the same pipeline as ``aiglabel verify``). A usable upstream label
+keeps ``Label``, ``ContentProducer``, ``ProduceID`` and ``ReservedCode1``; the platform's
+``ContentPropagator`` and ``PropagateID`` are set and ``ReservedCode2`` emptied. Without one, a
+label with ``Label`` "2" (``--declared``) or "3" (suspected) is created; a file whose verdict is
+``none`` is refused. Output layout as ``aiglabel label``.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path  # noqa: TC003  (typer reads the annotations at run time)
+from typing import Annotated
+
+import typer
+
+from aiglabel.cli._common import (
+    EXIT_FAILED,
+    Job,
+    Reporter,
+    attempt,
+    expand_paths,
+    guard,
+    report_expansion,
+)
+from aiglabel.errors import InvalidLabelError, OutputError
+from aiglabel.gb45438 import AIGCRecord, new_produce_id
+from aiglabel.verify.propagate import PropagateResult, propagate
+
+__all__ = ["propagate_command"]
+
+
+def _propagate_one(src: Path, dst: Path | None, *, platform: str, propagate_id: str | None,
+                   declared: bool, in_place: bool, overwrite: bool) -> PropagateResult:
+    call = functools.partial(propagate, src, platform=platform, propagate_id=propagate_id,
+                             declared=declared, overwrite=overwrite)
+    if in_place or dst is None:
+        return call(None, in_place=True)
+    try:
+        return call(dst)
+    except OutputError:
+        if dst.parent.is_dir():
+            raise
+    dst.parent.mkdir(parents=True, exist_ok=True)  # only once the file is known to be good
+    return call(dst)
+
+
+def _check_platform(platform: str, propagate_id: str | None) -> None:
+    from aiglabel.verify.model import Verdict, VerifyReport
+    from aiglabel.verify.propagate import propagation_record
+
+    probe = VerifyReport(path="", format="probe", size=0, verdict=Verdict.SUSPECTED,
+                         label_to_write="3")
+    try:
+        propagation_record(probe, platform, propagate_id or new_produce_id())
+    except InvalidLabelError as exc:
+        option = "--propagate-id" if exc.message.startswith("PropagateID") else "--platform"
+        raise typer.BadParameter(exc.message, param_hint=f"'{option}'") from None
+
+
+def _describe(result: PropagateResult) -> str:
+    record: AIGCRecord = result.record
+    if result.created:
+        return (f'created Label "{record.label}" ({result.report.verdict.value}); propagator '
+                f"{record.content_propagator}, PropagateID {record.propagate_id}")
+    return (f'kept Label "{record.label}" by {record.content_producer or "(no producer)"}; '
+            f"propagator {record.content_propagator}, PropagateID {record.propagate_id}")
+
+
+def propagate_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILE", help="Files and folders; folders are walked recursively.",
+                       show_default=False),
+    ],
+    platform: Annotated[
+        str,
+        typer.Option("--platform", metavar="CODE", help="The platform's provider code "
+                     "(ContentPropagator).", show_default=False),
+    ],
+    propagate_id: Annotated[
+        str | None,
+        typer.Option("--propagate-id", metavar="ID", help="PropagateID (only with exactly one "
+                     "file); default: a new UUID per file.", show_default=False),
+    ] = None,
+    declared: Annotated[
+        bool, typer.Option("--declared", help="The uploader declared the content AI-generated "
+                           '(creates Label "2" where no label exists).')
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="OUTDIR", help="Folder for the written copies "
+                     "(created if missing; folder trees mirrored).", show_default=False),
+    ] = None,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", help="Replace each input file atomically.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace existing files in OUTDIR.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print a line per file and skip notes.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No summary line and no progress bar.")
+    ] = False,
+) -> None:
+    """Write a platform's ContentPropagator and PropagateID into files (Measures Art. 6).
+
+    The producer's Label, ContentProducer, ProduceID and ReservedCode1 stay as they are. A file
+    without a usable label gets a new one with Label "2" (--declared) or "3" (suspected from
+    traces or an explicit notice); a file with nothing pointing to AI is refused.
+    """
+    if (output is None) == (not in_place):
+        msg = ("give either --output OUTDIR or --in-place, not both" if in_place
+               else "one of --output OUTDIR or --in-place is required")
+        raise typer.BadParameter(msg, param_hint="'--output' / '--in-place'")
+    _check_platform(platform, propagate_id)
+    with guard():
+        exclude = output.resolve() if output is not None else None
+        expansion = expand_paths(paths, exclude=exclude)
+        if propagate_id is not None and len(expansion.jobs) > 1:
+            msg = (f"--propagate-id needs exactly one input file, got {len(expansion.jobs)}; "
+                   "leave it out to get one per file")
+            raise typer.BadParameter(msg, param_hint="'--propagate-id'")
+        reporter = Reporter(verbose=verbose, quiet=quiet)
+        report_expansion(expansion, reporter)
+        with reporter.progress(len(expansion.jobs), "propagating") as advance:
+            for job in expansion.jobs:
+                _process(job, output, platform, propagate_id, declared, in_place, overwrite,
+                         reporter)
+                advance()
+        reporter.summary("written")
+    if reporter.failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _process(job: Job, output: Path | None, platform: str, propagate_id: str | None,
+             declared: bool, in_place: bool, overwrite: bool, reporter: Reporter) -> None:
+    dst = None if in_place or output is None else output / job.rel
+    call = functools.partial(_propagate_one, job.src, dst, platform=platform,
+                             propagate_id=propagate_id, declared=declared, in_place=in_place,
+                             overwrite=overwrite)
+    outcome = attempt(job, call, reporter)
+    if outcome.status == "ok" and outcome.value is not None:
+        where = f"-> {dst}" if dst is not None else "(in place)"
+        reporter.result(f"{job.display} {where}: {_describe(outcome.value)}")
