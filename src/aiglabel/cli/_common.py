@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Generic, Literal, TypeVar
 
 import typer
 
@@ -33,10 +33,16 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "Expansion",
+    "InPlaceOption",
     "Job",
     "Outcome",
+    "OutputOption",
+    "OverwriteOption",
+    "QuietOption",
     "Reporter",
+    "VerboseOption",
     "attempt",
+    "check_output_mode",
     "debug_enabled",
     "error_reason",
     "expand_paths",
@@ -54,6 +60,40 @@ EXIT_CODES_HELP = (
 )
 
 DEBUG_ENV = "AIGLABEL_DEBUG"
+
+# Options shared by the writing commands (label, propagate), declared once.
+OutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="OUTDIR",
+        help="Folder for the written copies (created if missing; folder trees mirrored).",
+        show_default=False,
+    ),
+]
+InPlaceOption = Annotated[
+    bool, typer.Option("--in-place", help="Replace each input file atomically.")
+]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace existing files in OUTDIR.")
+]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Print a line per file and skip notes.")
+]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No summary line and no progress bar.")
+]
+
+
+def check_output_mode(output: Path | None, in_place: bool) -> None:
+    """Require exactly one of ``--output`` and ``--in-place`` (a usage error otherwise)."""
+    if output is not None and in_place:
+        msg = "give either --output OUTDIR or --in-place, not both"
+        raise typer.BadParameter(msg, param_hint="'--output' / '--in-place'")
+    if output is None and not in_place:
+        msg = "one of --output OUTDIR or --in-place is required"
+        raise typer.BadParameter(msg, param_hint="'--output' / '--in-place'")
 
 T = TypeVar("T")
 

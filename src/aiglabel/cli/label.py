@@ -15,9 +15,15 @@ import typer
 from aiglabel import AIGCRecord, InvalidLabelError, LabelResult, OutputError, label, new_produce_id
 from aiglabel.cli._common import (
     EXIT_FAILED,
+    InPlaceOption,
     Job,
+    OutputOption,
+    OverwriteOption,
+    QuietOption,
     Reporter,
+    VerboseOption,
     attempt,
+    check_output_mode,
     expand_paths,
     guard,
     report_expansion,
@@ -85,16 +91,7 @@ def label_command(
             show_default=False,
         ),
     ],
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="OUTDIR",
-            help="Folder for the labelled copies (created if missing; folder trees mirrored).",
-            show_default=False,
-        ),
-    ] = None,
+    output: OutputOption = None,
     producer: Annotated[
         str | None,
         typer.Option(
@@ -122,18 +119,10 @@ def label_command(
             show_default=False,
         ),
     ] = None,
-    in_place: Annotated[
-        bool, typer.Option("--in-place", help="Replace each input file atomically.")
-    ] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace existing files in OUTDIR.")
-    ] = False,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Print a line per file and skip notes.")
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No summary line and no progress bar.")
-    ] = False,
+    in_place: InPlaceOption = False,
+    overwrite: OverwriteOption = False,
+    verbose: VerboseOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Write the GB 45438-2025 implicit label into files, losslessly.
 
@@ -143,12 +132,7 @@ def label_command(
     OUTDIR/<path relative to the folder>. When walking folders, hidden entries are ignored and
     files no codec recognises are skipped; a file named explicitly is always attempted.
     """
-    if output is not None and in_place:
-        msg = "give either --output OUTDIR or --in-place, not both"
-        raise typer.BadParameter(msg, param_hint="'--output' / '--in-place'")
-    if output is None and not in_place:
-        msg = "one of --output OUTDIR or --in-place is required"
-        raise typer.BadParameter(msg, param_hint="'--output' / '--in-place'")
+    check_output_mode(output, in_place)
 
     if producer is not None:
         code, demo = producer, False

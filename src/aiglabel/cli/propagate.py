@@ -17,9 +17,15 @@ import typer
 
 from aiglabel.cli._common import (
     EXIT_FAILED,
+    InPlaceOption,
     Job,
+    OutputOption,
+    OverwriteOption,
+    QuietOption,
     Reporter,
+    VerboseOption,
     attempt,
+    check_output_mode,
     expand_paths,
     guard,
     report_expansion,
@@ -88,23 +94,11 @@ def propagate_command(
         bool, typer.Option("--declared", help="The uploader declared the content AI-generated "
                            '(creates Label "2" where no label exists).')
     ] = False,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", metavar="OUTDIR", help="Folder for the written copies "
-                     "(created if missing; folder trees mirrored).", show_default=False),
-    ] = None,
-    in_place: Annotated[
-        bool, typer.Option("--in-place", help="Replace each input file atomically.")
-    ] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace existing files in OUTDIR.")
-    ] = False,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Print a line per file and skip notes.")
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No summary line and no progress bar.")
-    ] = False,
+    output: OutputOption = None,
+    in_place: InPlaceOption = False,
+    overwrite: OverwriteOption = False,
+    verbose: VerboseOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Write a platform's ContentPropagator and PropagateID into files (Measures Art. 6).
 
@@ -112,10 +106,7 @@ def propagate_command(
     without a usable label gets a new one with Label "2" (--declared) or "3" (suspected from
     traces or an explicit notice); a file with nothing pointing to AI is refused.
     """
-    if (output is None) == (not in_place):
-        msg = ("give either --output OUTDIR or --in-place, not both" if in_place
-               else "one of --output OUTDIR or --in-place is required")
-        raise typer.BadParameter(msg, param_hint="'--output' / '--in-place'")
+    check_output_mode(output, in_place)
     _check_platform(platform, propagate_id)
     with guard():
         exclude = output.resolve() if output is not None else None
