@@ -30,6 +30,11 @@ HEAD_SIZE = 64 * 1024
 _COPY_CHUNK = 1 << 20
 
 
+_CACHE_MIN = 1024
+_CACHE_MAX = 1 << 20
+_CACHE_BUDGET = 8 << 20
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Safety budgets for reading untrusted files.
@@ -89,6 +94,8 @@ class Source:
         # A time.monotonic() value after which reads fail (the verifier's per-file time limit).
         self.deadline: float | None = None
         self._head: bytes | None = None
+        self._cache: dict[tuple[int, int], bytes] = {}
+        self._cached = 0
         # A real file is read with pread: exactly the bytes asked for, no read-ahead buffer
         # (a PNG walk reads ~200 chunk headers of 8 bytes; buffered reads would pull 8 KiB each).
         self._fd = self.fileno() if isinstance(fileobj, io.BufferedReader | io.FileIO) else None
@@ -123,6 +130,13 @@ class Source:
             msg = "time limit exceeded while reading"
             raise LimitExceededError(msg, path=self.name)
         want = min(n, self.size - offset)
+        head = self._head
+        if head is not None and offset + want <= len(head):
+            return head[offset : offset + want]  # already read: do not read or count it again
+        key = (offset, want)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
         if self._fd is not None:
             data = os.pread(self._fd, want, offset)
             while len(data) < want:  # pread may return short; stop at a real end of file
@@ -135,6 +149,11 @@ class Source:
             data = self._f.read(want)
         self.bytes_read += len(data)
         self.reads += 1
+        # Metadata payloads are often read twice (labels, then other metadata): keep the
+        # mid-sized ones, within a small budget.
+        if _CACHE_MIN <= len(data) <= _CACHE_MAX and self._cached + len(data) <= _CACHE_BUDGET:
+            self._cache[key] = data
+            self._cached += len(data)
         return data
 
     def read_at(self, offset: int, n: int) -> bytes:
