@@ -215,3 +215,32 @@ def test_bytes_input_and_producer_code() -> None:
     assert report.verdict is Verdict.CONFIRMED
     assert report.evidence[0].record is not None
     assert report.evidence[0].record.content_producer == PRODUCER
+
+
+def _png_with_xmp(packet: bytes) -> bytes:
+    import zlib
+
+    png = (MEDIA / "png" / "plain.png").read_bytes()
+    cut = png.index(b"IDAT") - 4
+    data = b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + packet
+    chunk = struct.pack(">I", len(data)) + b"iTXt" + data
+    chunk += struct.pack(">I", zlib.crc32(b"iTXt" + data))
+    return png[:cut] + chunk + png[cut:]
+
+
+@pytest.mark.parametrize(
+    "packet",
+    [
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/">' + b"<a>" * 100_000 + b"</a>" * 100_000
+        + b"</x:xmpmeta>",
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/">&c;</x:xmpmeta>',
+    ],
+    ids=["deep-nesting", "entity-expansion"],
+)
+def test_hostile_xmp_is_harmless(packet: bytes) -> None:
+    report = verify(_png_with_xmp(packet), name="x.png")
+    assert report.verdict is Verdict.NONE
+    assert not any("internal error" in e for e in report.errors)
+    assert report.seconds < 5

@@ -17,6 +17,7 @@ structure, and generator tokens match on word boundaries only.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -30,16 +31,8 @@ if TYPE_CHECKING:
 
     from aiglabel.codecs.base import MetadataItem
 
-__all__ = [
-    "AI_EDITED",
-    "AI_GENERATED",
-    "GENERATOR_TOKENS",
-    "MAX_VALUE",
-    "NOT_AI",
-    "UNKNOWN",
-    "Trace",
-    "find_traces",
-]
+__all__ = ["AI_EDITED", "AI_GENERATED", "GENERATOR_TOKENS", "MAX_VALUE", "NOT_AI", "UNKNOWN",
+           "Trace", "find_traces"]  # fmt: skip
 
 # Claims (the values of aiglabel.verify.model.Claim).
 AI_GENERATED: Final = "ai-generated"
@@ -88,16 +81,8 @@ class Trace:
         return self.claim in (AI_GENERATED, AI_EDITED)
 
     def to_dict(self) -> dict[str, object]:
-        """Return a JSON-ready mapping."""
-        return {
-            "source": self.source,
-            "carrier": self.carrier,
-            "key": self.key,
-            "detail": self.detail,
-            "claim": self.claim,
-            "tier": self.tier,
-            "weight": self.weight,
-        }
+        """Return a JSON-ready mapping of the fields."""
+        return dataclasses.asdict(self)
 
 
 # --------------------------------------------------------------------------------------------
