@@ -62,3 +62,32 @@ def test_real_sample_inspect_report(name: str) -> None:
     if not sample.exists():
         pytest.skip(f"shared real-world sample missing: {sample}")
     check_golden(report(sample, f"real/{name}"), GOLDEN / "real" / (name + ".json"))
+
+
+def verify_report(path: Path, display: str) -> dict[str, object]:
+    from aiglabel.verify import verify
+
+    data = verify(path).to_dict()
+    data["path"] = display
+    for volatile in ("bytes_read", "seconds"):
+        del data[volatile]
+    data["errors"] = [e.replace(str(path), display) for e in data["errors"]]  # type: ignore[attr-defined]
+    return data
+
+
+TRACE_FIXTURES = sorted((ROOT / "fixtures" / "media" / "traces").glob("*.*"))
+
+
+@pytest.mark.parametrize("path", TRACE_FIXTURES, ids=[p.name for p in TRACE_FIXTURES])
+def test_trace_fixture_verify_report(path: Path) -> None:
+    check_golden(verify_report(path, f"traces/{path.name}"),
+                 GOLDEN / "verify" / (path.name + ".json"))
+
+
+@pytest.mark.parametrize("name", [*REAL_SAMPLES, "c.mov"])
+def test_real_sample_verify_report(name: str) -> None:
+    sample = REAL / name
+    if not sample.exists():
+        pytest.skip(f"shared real-world sample missing: {sample}")
+    check_golden(verify_report(sample, f"real/{name}"),
+                 GOLDEN / "verify" / f"real-{name}.json")
