@@ -315,3 +315,19 @@ def test_truncated_and_garbage_inputs_raise_only_aiglabel_errors() -> None:
             _only_aiglabel_errors(bytes(bad))
     for junk in (b"GIF89a", b"GIF89a\x01\x00\x01\x00\xff\x00\x00", b"GIF87a" + bytes(7) + b"\x21"):
         _only_aiglabel_errors(junk)
+
+
+def test_large_gif_reads_stop_at_the_first_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    wrapped = ('{"AIGC":' + OLD_JSON + "}").encode()
+    data = gif89()
+    data = insert(data, before_trailer(data), comment_ext(wrapped))  # after the image data
+    codec = gif.GifCodec()
+    assert [f.record for f in codec.read_labels(Source.from_bytes(data))] == [OLD]
+    monkeypatch.setattr(gif, "FULL_SCAN_LIMIT", len(data) - 1)
+    src = Source.from_bytes(data)
+    assert codec.read_labels(src) == []  # beyond the limit: header blocks only
+    assert [f.code for f in codec.container_findings(src)] == ["G2.read-limit"]
+    # A write still walks the whole file, so the late label is removed, not duplicated.
+    out = write(data)
+    assert [f.record for f in codec.read_labels(Source.from_bytes(out))] == [RECORD]
+    assert b"old-0001" not in out

@@ -55,6 +55,10 @@ MAGIC_TRAILER = b"\x01" + bytes(range(255, -1, -1)) + b"\x00"
 EXTENSION, IMAGE, TRAILER = 0x21, 0x2C, 0x3B
 LABEL_COMMENT, LABEL_APPLICATION = 0xFE, 0xFF
 _WINDOW = 64 * 1024
+# GIF has no index: reaching a block after the image data means reading every sub-block length,
+# i.e. the whole file. Label reads of larger files stop at the first image (rules "read little");
+# writes always walk everything, so a write still leaves exactly one label.
+FULL_SCAN_LIMIT = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +140,16 @@ def screen_end(src: Source) -> int:
     return end
 
 
-def iter_blocks(src: Source) -> Iterator[Block]:
+def headers_only(src: Source) -> bool:
+    """Whether reads of this file stop at the first image (see :data:`FULL_SCAN_LIMIT`)."""
+    return src.size > FULL_SCAN_LIMIT
+
+
+def iter_blocks(src: Source, *, stop_at_image: bool = False) -> Iterator[Block]:
     """Walk the blocks after the screen descriptor up to the trailer, seeking over image data.
 
-    A file that ends cleanly between blocks without a trailer is accepted.
+    A file that ends cleanly between blocks without a trailer is accepted. With
+    ``stop_at_image`` the walk ends at the first image descriptor (header blocks only).
     """
     cur = _Cursor(src)
     pos = screen_end(src)
@@ -156,6 +166,8 @@ def iter_blocks(src: Source) -> Iterator[Block]:
                 app_id = cur.read(pos + 3, 11)
             block = Block(pos, cur.skip_sub_blocks(pos + 2), EXTENSION, label, app_id)
         elif intro == IMAGE:
+            if stop_at_image:
+                return
             packed = cur.read(pos + 1, 9)[8]
             data = pos + 10 + (3 << ((packed & 7) + 1) if packed & 0x80 else 0)
             block = Block(pos, cur.skip_sub_blocks(data + 1), IMAGE)  # +1: LZW code size
@@ -243,7 +255,7 @@ class GifCodec(CodecBase):
     def read_labels(self, src: Source) -> list[FoundLabel]:
         out: list[FoundLabel] = []
         with parse_errors(src.name, "GIF"):
-            for block in iter_blocks(src):
+            for block in iter_blocks(src, stop_at_image=headers_only(src)):
                 if block.is_xmp:
                     packet, intact = _xmp_packet(src, block)
                     found = _xmp.find_labels(packet, CARRIER, block.offset)
@@ -265,7 +277,7 @@ class GifCodec(CodecBase):
         out = Collector(src.limits)
         try:
             with parse_errors(src.name, "GIF"):
-                for block in iter_blocks(src):
+                for block in iter_blocks(src, stop_at_image=headers_only(src)):
                     if out.full:
                         break
                     if block.is_xmp:
@@ -332,6 +344,10 @@ class GifCodec(CodecBase):
                 yield Span(start, end - start)
 
     def container_findings(self, src: Source) -> list[Finding]:
+        if headers_only(src):
+            return [Finding("G2.read-limit", Severity.INFO,
+                            f"GIF larger than {FULL_SCAN_LIMIT >> 20} MiB: labels were looked "
+                            "for before the first image only (a GIF has no index)")]
         return []
 
 
