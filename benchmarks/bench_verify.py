@@ -1,0 +1,499 @@
+"""Benchmark ``aiglabel verify``: throughput on small mixed files, bytes read on 1 GiB files.
+
+Usage::
+
+    python benchmarks/bench_verify.py [--count 1000] [--reps 3] [--workdir DIR] [--quick]
+                                      [--dense-gif-mib 1024] [--json PATH]
+
+Part 1, throughput: a seeded corpus of small mixed images and texts, cached in the work folder,
+is verified by an in-process ``verify()`` loop and by the CLI with 1 and with N workers (one
+warm-up round, then ``--reps`` interleaved rounds, median); verdict counts must agree.
+Part 2, bytes read: for every registered container a labelled ~1 GiB sparse file (and a 1 GiB
+text file) is verified; ``report.bytes_read`` must stay within 1 MiB + the label's JSON length.
+Exit status 1 on a verdict mismatch or a failed row. See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import functools
+import io
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+import aiglabel
+from aiglabel.registry import default_registry
+from aiglabel.verify import verify
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+try:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HAVE_HEIF = True
+except ImportError:
+    HAVE_HEIF = False
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_WORKDIR = REPO / "benchmarks" / ".data" / "verify"
+PRODUCER = "001191110102MACQD9K64010000"
+TRACE = "a cat\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1"
+NOTICE = "本内容由AI生成"
+MIB, GIB = 1 << 20, 1 << 30
+DATA_VERSION = 1
+SEED = 20250901
+EXT = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "tiff": "tif", "heic": "heic",
+       "text": "txt", "markdown": "md", "html": "html"}
+PIL_FORMAT = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "tiff": "TIFF",
+              "heic": "HEIF"}
+WORDS = ("data model image label content platform verify metadata notice file pixel archive "
+         "rule service record sample format chunk").split()
+
+# --------------------------------------------------------------------------- corpus
+
+
+def pixels(width: int, height: int, seed: int) -> Image.Image:
+    """Smooth gradients (a bicubic blow-up of a tiny random image) plus a little noise."""
+    rng = np.random.default_rng(seed)
+    tiny = Image.fromarray(rng.integers(0, 256, (4, 4, 3), dtype=np.uint8))
+    smooth = np.asarray(tiny.resize((width, height), Image.Resampling.BICUBIC), dtype=np.int16)
+    noise = rng.integers(-4, 5, (height, width, 3), dtype=np.int16)
+    return Image.fromarray(np.clip(smooth + noise, 0, 255).astype(np.uint8))
+
+
+def encode(image: Image.Image, kind: str, trace: bool = False) -> bytes:
+    """Encode with Pillow; ``trace`` adds A1111-style ``parameters`` (PNG tEXt, JPEG EXIF)."""
+    buf, extra, info = io.BytesIO(), dict[str, Any](), PngImagePlugin.PngInfo()
+    if trace and kind == "png":
+        info.add_text("parameters", TRACE)
+        extra["pnginfo"] = info
+    elif trace and kind == "jpeg":
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9286] = b"UNICODE\0" + TRACE.encode("utf-16-be")  # UserComment
+        extra["exif"] = exif.tobytes()
+    if kind == "gif":
+        image = image.convert("P", palette=Image.Palette.ADAPTIVE)
+    image.save(buf, PIL_FORMAT[kind], **extra)
+    return buf.getvalue()
+
+
+def text_body(kind: str, rng: random.Random, notice: bool) -> bytes:
+    paras = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(20, 200))) + "."
+             for _ in range(rng.randint(1, 12))]
+    end = [NOTICE] if notice else []
+    if kind == "html":
+        body = "".join(f"<p>{p}</p>\n" for p in [*paras, *end])
+        return f"<!DOCTYPE html>\n<html><body>\n{body}</body></html>\n".encode()
+    head = ["# Notes\n"] if kind == "markdown" else []
+    return "\n\n".join([*head, *paras, *end]).encode() + b"\n"
+
+
+def make_file(i: int, kind: str) -> tuple[str, bytes]:
+    """File ``i`` of the corpus: its role (labelled / trace / notice / plain) and bytes."""
+    rng = random.Random(SEED * 7919 + i)
+    roll = rng.random()
+    if kind in ("text", "markdown", "html"):
+        role = "notice" if roll < 1 / 3 else "plain"
+        return role, text_body(kind, rng, role == "notice")
+    role = "labelled" if roll < 1 / 3 else "plain"
+    role = "trace" if 1 / 3 <= roll < 2 / 3 and kind in ("png", "jpeg") else role
+    data = encode(pixels(rng.randint(32, 512), rng.randint(32, 512), i), kind, role == "trace")
+    if role == "labelled":
+        data = aiglabel.label_bytes(data, aiglabel.AIGCRecord.for_producer(PRODUCER, f"b{i:05d}"))
+    return role, data
+
+
+@dataclass(frozen=True)
+class Corpus:
+    root: Path
+    files: tuple[Path, ...]
+    roles: dict[str, int]
+    kinds: dict[str, int]
+    nbytes: int
+
+
+def generate_corpus(workdir: Path, count: int) -> tuple[Corpus, float | None]:
+    """Create (or reuse, per the manifest) the corpus; return it and the generation seconds."""
+    all_kinds = [*(k for k in PIL_FORMAT if k != "heic" or HAVE_HEIF), "text", "markdown", "html"]
+    root, manifest = workdir / f"corpus-n{count}", workdir / f"corpus-n{count}.json"
+    try:
+        meta = json.loads(manifest.read_text())
+        ok = meta["version"] == DATA_VERSION and meta["kinds"] == all_kinds and all(
+            (root / n).is_file() and (root / n).stat().st_size == size
+            for n, size in meta["files"].items())
+    except (OSError, ValueError, KeyError):
+        ok = False
+    seconds: float | None = None
+    if not ok:
+        start = time.perf_counter()
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        meta = {"version": DATA_VERSION, "kinds": all_kinds, "files": {}, "roles": {}}
+        for i in range(count):
+            kind = all_kinds[i % len(all_kinds)]
+            role, data = make_file(i, kind)
+            name = f"f{i:05d}-{role}.{EXT[kind]}"
+            (root / name).write_bytes(data)
+            meta["files"][name], meta["roles"][name] = len(data), f"{kind}/{role}"
+        manifest.write_text(json.dumps(meta))
+        seconds = time.perf_counter() - start
+    names, tags = sorted(meta["files"]), [r.split("/") for r in meta["roles"].values()]
+    return Corpus(root, tuple(root / n for n in names),
+                  dict(collections.Counter(t[1] for t in tags)),
+                  dict(collections.Counter(t[0] for t in tags)),
+                  sum(meta["files"].values())), seconds
+
+
+# --------------------------------------------------------------------------- part 1: throughput
+
+
+@dataclass
+class Method:
+    key: str
+    title: str
+    workers: int
+    run: Callable[[Method], collections.Counter[str]]
+    runs: list[float] = field(default_factory=list)
+    counts: list[dict[str, int]] = field(default_factory=list)
+    samples: list[str] = field(default_factory=list)  # a few error messages
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs)
+
+
+def tally(method: Method, reports: Iterable[dict[str, Any]]) -> collections.Counter[str]:
+    """Count verdicts (``error`` for a report with errors), keeping a few error messages."""
+    counts: collections.Counter[str] = collections.Counter()
+    for report in reports:
+        counts["error" if report["errors"] else report["verdict"]] += 1
+        if report["errors"] and len(method.samples) < 3:
+            method.samples.append(report["errors"][0])
+    return counts
+
+
+def cli_run(cli: list[str], corpus: Corpus, method: Method) -> collections.Counter[str]:
+    argv = [*cli, "verify", str(corpus.root), "--ndjson", "-q", "--workers", str(method.workers)]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode not in (0, 1):  # 1: some file could not be verified (counted as error)
+        msg = f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.strip()[-2000:]}"
+        raise RuntimeError(msg)
+    return tally(method, map(json.loads, proc.stdout.splitlines()))
+
+
+def throughput(corpus: Corpus, cli: list[str] | None, reps: int, ncpu: int) -> list[Method]:
+    methods = [Method("library", "verify() loop, in process", 1,
+                      lambda m: tally(m, (verify(p).to_dict() for p in corpus.files)))]
+    if cli is not None:
+        run = functools.partial(cli_run, cli, corpus)
+        methods += [Method(f"cli-w{w}", f"aiglabel verify --workers {w}", w, run)
+                    for w in sorted({1, ncpu})]
+    for rnd in range(reps + 1):
+        label = "warm-up" if rnd == 0 else f"run {rnd}/{reps}"
+        for m in methods:
+            print(f"  {label:>9}  {m.key:<10}", end="", flush=True)
+            start = time.perf_counter()
+            counts = m.run(m)
+            seconds = time.perf_counter() - start
+            print(f" {seconds:8.3f} s", flush=True)
+            if rnd:
+                m.runs.append(seconds)
+                m.counts.append(dict(sorted(counts.items())))
+    return methods
+
+
+def consistent(methods: Sequence[Method]) -> bool:
+    return len({json.dumps(c) for m in methods for c in m.counts}) <= 1
+
+
+def render_throughput(corpus: Corpus, methods: Sequence[Method], reps: int) -> str:
+    n = len(corpus.files)
+    lines = [f"THROUGHPUT: {n} files, {corpus.nbytes / 1e6:.1f} MB (median of {reps})",
+             "  mix: " + ", ".join(f"{k} {v}" for k, v in sorted(corpus.kinds.items())),
+             "  roles: " + ", ".join(f"{k} {v}" for k, v in sorted(corpus.roles.items())),
+             f"  {'method':<34} {'workers':>7} {'seconds':>8} {'files/s':>9} {'files/s/core':>12}"]
+    for m in methods:
+        rate = n / m.median
+        lines.append(f"  {m.title:<34} {m.workers:>7} {m.median:8.3f} {rate:9.1f} "
+                     f"{rate / m.workers:12.1f}")
+    counts = methods[0].counts[-1] if methods and methods[0].counts else {}
+    status = "OK (identical across methods and runs)" if consistent(methods) else "MISMATCH"
+    lines.append("  verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+                 + f" -- {status}")
+    if not consistent(methods):
+        lines += [f"    {m.key}: {c}" for m in methods for c in m.counts]
+    samples = [s for m in methods for s in m.samples]
+    lines += [f"  error: {s}" for s in dict.fromkeys(samples)][:5]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- part 2: bytes read
+
+
+@dataclass
+class BigRow:
+    name: str
+    note: str
+    size: int = 0
+    on_disk: int = 0
+    bytes_read: int = 0
+    budget: int = 0
+    verdict: str = ""
+    expected: str = ""
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    result: str = "UNTESTED"
+
+
+def sparse(path: Path, head: bytes, hole: int, tail: bytes = b"") -> Path:
+    """Write ``head``, ``hole`` unwritten (zero) bytes, then ``tail``."""
+    with open(path, "wb") as f:
+        f.write(head)
+        f.truncate(len(head) + hole)
+        f.seek(len(head) + hole)
+        f.write(tail)
+    return path
+
+
+def big_png(path: Path, small: bytes, hole: int) -> None:
+    pos, after_idat = 8, 0
+    while pos < len(small):  # end of the last IDAT chunk: the zlib stream stays valid
+        length, ctype = struct.unpack(">I4s", small[pos : pos + 8])
+        pos += 12 + length
+        after_idat = pos if ctype == b"IDAT" else after_idat
+    crc, zeros = zlib.crc32(b"IDAT"), bytes(16 * MIB)
+    for start in range(0, hole, len(zeros)):
+        crc = zlib.crc32(zeros[: hole - start], crc)
+    head = small[:after_idat] + struct.pack(">I", hole) + b"IDAT"
+    sparse(path, head, hole, struct.pack(">I", crc) + small[after_idat:])
+
+
+def big_webp(path: Path, small: bytes, hole: int) -> None:
+    vp8x, body = small[12:30], small[30:]
+    if not vp8x.startswith(b"VP8X"):
+        msg = "labelled WebP has no VP8X chunk"
+        raise ValueError(msg)
+    filler = b"JUNK" + struct.pack("<I", hole)
+    size = 4 + len(vp8x) + len(filler) + hole + len(body)
+    sparse(path, b"RIFF" + struct.pack("<I", size) + b"WEBP" + vp8x + filler, hole, body)
+
+
+def big_tiff(path: Path, small: bytes, hole: int) -> None:
+    """Grow the single uncompressed strip by ~``hole`` bytes of rows, fixing sizes and offsets."""
+    if small[:4] != b"II*\0":
+        msg = "not a little-endian classic TIFF"
+        raise ValueError(msg)
+    data, ifd = bytearray(small), struct.unpack_from("<I", small, 4)[0]
+    entries = {}  # tag -> (entry offset, type, count, value or offset)
+    for at in range(ifd + 2, ifd + 2 + 12 * struct.unpack_from("<H", data, ifd)[0], 12):
+        tag, *rest = struct.unpack_from("<HHII", data, at)
+        entries[tag] = (at, *rest)
+    if any(t in entries for t in (324, 330, 34665, 34853)) or entries[273][2] != 1 or any(
+            entries[t][1] != 4 for t in (257, 273, 278, 279)):
+        msg = "a layout the builder does not handle (sub-IFDs, tiles, strips, SHORT sizes)"
+        raise ValueError(msg)
+    strip_end = entries[273][3] + entries[279][3]
+    rowbytes = entries[279][3] // entries[257][3]
+    grow = hole // rowbytes * rowbytes
+    if ifd >= strip_end:
+        struct.pack_into("<I", data, 4, ifd + grow)
+    width = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
+    for at, typ, count, value in entries.values():
+        if width.get(typ, 1) * count > 4 and value >= strip_end:  # an offset past the strip
+            struct.pack_into("<I", data, at + 8, value + grow)
+    rows = entries[257][3] + grow // rowbytes
+    for tag, value in ((257, rows), (278, rows), (279, entries[279][3] + grow)):
+        struct.pack_into("<I", data, entries[tag][0] + 8, value)
+    sparse(path, bytes(data[:strip_end]), grow, bytes(data[strip_end:]))
+
+
+def dense_gif(path: Path, small: bytes, nbytes: int) -> None:
+    """A real (not sparse) GIF: one more frame with ``nbytes`` of 255-byte LZW sub-blocks."""
+    chunk = (b"\xff" + bytes(255)) * 4096
+    with open(path, "wb") as f:  # small ends with the trailer; the frame goes before it
+        f.write(small[:-1] + b"\x2c" + struct.pack("<4H", 0, 0, 32768, 32768) + b"\x00\x08")
+        for _ in range(max(1, nbytes // len(chunk))):
+            f.write(chunk)
+        f.write(b"\x00\x3b")
+
+
+LAYOUTS: dict[str, tuple[Callable[[Path, bytes, int], object], str]] = {
+    "gif": (sparse, "1 GiB trailing bytes after the trailer (GIF image data cannot be sparse)"),
+    "heif": (lambda path, small, hole: sparse(
+        path, small + struct.pack(">I4sQ", 1, b"mdat", 16 + hole), hole),
+        "extra 1 GiB mdat (64-bit largesize) after meta and the image's mdat"),
+    "jpeg": (lambda path, small, hole: sparse(path, small[:-2], hole, small[-2:]),
+             "1 GiB of scan data before EOI"),
+    "png": (big_png, "one 1 GiB IDAT (valid CRC) after the image's own"),
+    "tiff": (big_tiff, "1 GiB strip (ImageLength grown), label IFD + XMP after it"),
+    "webp": (big_webp, "1 GiB JUNK chunk between VP8X and the image/XMP"),
+}
+
+
+def small_labelled(codec: str, label: aiglabel.AIGCRecord) -> bytes:
+    kind = "heic" if codec == "heif" else codec
+    if kind == "heic" and not HAVE_HEIF:
+        msg = "pillow-heif is not installed"
+        raise ValueError(msg)  # the row says "not built: ..." and counts as a failure
+    return aiglabel.label_bytes(encode(pixels(64, 64, 7), kind), label)
+
+
+def measure(row: BigRow, path: Path, budget: int) -> None:
+    stat = path.stat()
+    row.size, row.on_disk, row.budget = stat.st_size, stat.st_blocks * 512, budget
+    report = verify(path)
+    row.bytes_read, row.verdict, row.errors = report.bytes_read, report.verdict.value, report.errors
+    row.seconds = report.seconds
+    ok = not report.errors and row.verdict == row.expected and row.bytes_read <= budget
+    row.result = "PASS" if ok else "FAIL"
+    path.unlink()
+
+
+def bytes_read(workdir: Path, dense_mib: int, hole: int = GIB) -> list[BigRow]:
+    big = workdir / "big"
+    shutil.rmtree(big, ignore_errors=True)
+    big.mkdir(parents=True)
+    label = aiglabel.AIGCRecord.for_producer(PRODUCER, "bench-big")
+    budget = MIB + len(aiglabel.to_json(label).encode())
+    rows: list[BigRow] = []
+    try:
+        for codec in sorted(c.name for c in default_registry):
+            build, note = LAYOUTS.get(codec, (None, "no sparse builder for it yet"))
+            rows.append(row := BigRow(codec, note, expected="confirmed"))
+            path = big / f"big.{EXT.get(codec, codec)}"
+            try:
+                if build is not None:
+                    build(path, small_labelled(codec, label), hole)
+                    measure(row, path, budget)
+            except (ValueError, aiglabel.AiglabelError) as exc:
+                row.note = f"not built: {exc}"
+        if dense_mib:
+            dense_gif(big / "dense.gif", small_labelled("gif", label), dense_mib * MIB)
+            rows.append(BigRow("gif-dense", f"NOT sparse: {dense_mib} MiB of real LZW "
+                               "sub-blocks in one frame", expected="confirmed"))
+            measure(rows[-1], big / "dense.gif", budget)
+        text = (" ".join(WORDS) + ".\n").encode() * 1200  # ~128 KiB at each end of the hole
+        tail = text + f"\n{NOTICE}\n".encode()
+        rows.append(BigRow("text", "NUL hole mid-file, ~128 KiB of text at each end",
+                           expected=verify(text + tail, name="small.txt").verdict.value))
+        measure(rows[-1], sparse(big / "big.txt", text, hole, tail), budget)
+    finally:
+        shutil.rmtree(big, ignore_errors=True)
+    return rows
+
+
+def render_bytes(rows: Sequence[BigRow]) -> str:
+    lines = ["BYTES READ: labelled ~1 GiB files, budget = 1 MiB + label JSON",
+             f"  {'format':<9} {'size MiB':>9} {'disk MiB':>9} {'bytes read':>11} {'budget':>11} "
+             f"{'verdict':<10} {'result':<8} layout"]
+    for r in rows:
+        verdict = f"{r.verdict}!={r.expected}" if r.verdict not in ("", r.expected) else r.verdict
+        lines.append(f"  {r.name:<9} {r.size / MIB:9,.1f} {r.on_disk / MIB:9,.2f} "
+                     f"{r.bytes_read:>11,} {r.budget:>11,} {verdict:<10} {r.result:<8} {r.note}")
+        lines += [f"            error: {e}" for e in r.errors[:3]]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def precompile() -> None:
+    """Byte-compile ``aiglabel`` as ``pip install .`` would, so CLI starts do not recompile."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(aiglabel.__file__).parent)],
+                   check=False,
+                   env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
+
+
+def find_cli() -> list[str] | None:
+    """The ``aiglabel`` console script beside this interpreter (not a pyenv shim), if any."""
+    beside = Path(sys.executable).parent / "aiglabel"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which("aiglabel")
+    return [found] if found else None
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=1000, help="corpus files (default 1000)")
+    parser.add_argument("--reps", type=int, default=3, help="timed repetitions (default 3)")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
+                        help=f"corpus cache and scratch space (default {DEFAULT_WORKDIR})")
+    parser.add_argument("--quick", action="store_true",
+                        help="100 files, 1 repetition, 64 MiB dense GIF")
+    parser.add_argument("--dense-gif-mib", type=int, default=1024,
+                        help="size of the real (not sparse) GIF row, 0 to skip (default 1024)")
+    parser.add_argument("--skip-throughput", action="store_true", help="only part 2")
+    parser.add_argument("--skip-bytes", action="store_true", help="only part 1")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.count, args.reps, args.dense_gif_mib = 100, 1, min(args.dense_gif_mib, 64)
+    if args.count < 1 or args.reps < 1 or args.dense_gif_mib < 0:
+        parser.error("--count and --reps must be >= 1, --dense-gif-mib >= 0")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    wall = time.perf_counter()
+    workdir: Path = args.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if not HAVE_HEIF:
+        print("note: pillow-heif is not installed; HEIC left out of the corpus", file=sys.stderr)
+    env = {"python": platform.python_version(), "platform": platform.platform(), "cpus": ncpu,
+           "aiglabel": aiglabel.__version__, "pillow_heif": HAVE_HEIF}
+    out: dict[str, Any] = {"environment": env, "count": args.count, "reps": args.reps}
+    tables, failed = [], False
+    if not args.skip_throughput:
+        corpus, gen = generate_corpus(workdir, args.count)
+        print(f"corpus: {'cached' if gen is None else f'generated in {gen:.1f} s'} "
+              f"({len(corpus.files)} files, {corpus.nbytes / 1e6:.1f} MB) in {corpus.root}")
+        precompile()
+        cli = find_cli()
+        if cli is None:
+            print("note: no `aiglabel` command found; CLI rows left out", file=sys.stderr)
+        methods = throughput(corpus, cli, args.reps, ncpu)
+        tables.append(render_throughput(corpus, methods, args.reps))
+        failed |= not consistent(methods)
+        out["corpus"] = {"files": len(corpus.files), "bytes": corpus.nbytes, "kinds": corpus.kinds,
+                         "roles": corpus.roles, "generation_s": gen}
+        out["throughput"] = [{
+            "method": m.key, "title": m.title, "workers": m.workers, "runs_s": m.runs,
+            "median_s": m.median, "files_per_s": len(corpus.files) / m.median,
+            "files_per_s_per_core": len(corpus.files) / m.median / m.workers,
+            "verdicts": m.counts[-1], "consistent": consistent(methods)} for m in methods]
+    if not args.skip_bytes:
+        print("bytes read: building and verifying the large files ...", flush=True)
+        rows = bytes_read(workdir, args.dense_gif_mib)
+        tables.append(render_bytes(rows))
+        failed |= any(r.result != "PASS" for r in rows)
+        out["bytes_read"] = [r.__dict__ for r in rows]
+    print("\n" + "\n\n".join(tables))
+    print(f"\ntime: {time.perf_counter() - wall:.1f} s; result: {'FAIL' if failed else 'OK'}")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
