@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from aiglabel._io import Source, emit
 from aiglabel.gb45438 import AIGCRecord
@@ -52,13 +52,31 @@ _register_heif()
 
 
 def decoded_frames(data: bytes) -> list[bytes]:
-    """Decode every frame with Pillow (pillow-heif for HEIC) to raw pixel bytes."""
-    with Image.open(io.BytesIO(data)) as img:
+    """Decode every frame to raw bytes: images with Pillow (pillow-heif for HEIC), audio and
+    video with PyAV (every stream's decoded frames and samples, in demuxing order)."""
+    try:
+        img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        return decoded_av_frames(data)
+    with img:
         frames = []
         for i in range(getattr(img, "n_frames", 1)):
             img.seek(i)
             frames.append(img.mode.encode() + repr(img.size).encode() + img.tobytes())
         return frames
+
+
+def decoded_av_frames(data: bytes) -> list[bytes]:
+    """Decode an audio/video file with PyAV: one entry per decoded frame, tagged by stream."""
+    import av
+
+    out: list[bytes] = []
+    with av.open(io.BytesIO(data)) as container:
+        for frame in container.decode(*container.streams):
+            head = f"{frame.__class__.__name__}:{getattr(frame, 'pts', None)}:".encode()
+            out.append(head + frame.to_ndarray().tobytes())
+    assert out, "PyAV decoded no frames"
+    return out
 
 
 @pytest.fixture(scope="session")
