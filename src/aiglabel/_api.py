@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from aiglabel._io import Source, atomic_output, emit, parse_errors
+from aiglabel._patch import apply_patch
 from aiglabel.codecs.base import CarrierInfo, FoundLabel
 from aiglabel.errors import CorruptFileError, OutputError
 from aiglabel.gb45438 import AIGCRecord, validate
@@ -239,6 +240,7 @@ class LabelResult:
     bytes_written: int
     record: AIGCRecord
     warnings: tuple[str, ...] = field(default=())
+    patched: bool = False  # in place, only the changed bytes written (aiglabel._patch)
 
 
 def label_stream(src: BinaryIO, dst: BinaryIO, record: AIGCRecord, *, name: str | None = None,
@@ -282,7 +284,10 @@ def label(
 
     The output is written to a temporary file in the destination folder and renamed into place
     only when complete; on any error no output remains and ``src`` is untouched. In place, the
-    temporary file is fsynced before the rename and the folder after it.
+    temporary file is fsynced before the rename and the folder after it — unless the codec can
+    patch the file where it is (padding with room for the label): then only the changed bytes
+    are written, ordered so that a crash at any point leaves the old or the new label
+    (:mod:`aiglabel._patch`), and ``LabelResult.patched`` is true.
 
     Args:
         src: the input file.
@@ -328,9 +333,16 @@ def write_label(
             raise OutputError(msg, path=str(dst_path))
     with _open_source(src_path) as source, parse_errors(source.name):
         codec = _registry(registry).identify(source, str(src_path))
-        plan = codec.plan_write(source, record)
-        with atomic_output(dst_path, overwrite=overwrite or in_place, durable=in_place,
-                           mode_from=src_path) as out:
-            written = emit(plan, source, out)
-    return LabelResult(str(src_path), str(dst_path), codec.name, plan.carrier,
-                       tuple(plan.removed), written, record)
+        patch = codec.plan_patch(source, record) if in_place else None
+        if patch is None:
+            plan = codec.plan_write(source, record)
+            with atomic_output(dst_path, overwrite=overwrite or in_place, durable=in_place,
+                               mode_from=src_path) as out:
+                written = emit(plan, source, out)
+            return LabelResult(str(src_path), str(dst_path), codec.name, plan.carrier,
+                               tuple(plan.removed), written, record)
+        size = source.size
+    # Padding had room: write only the changed bytes, crash-safe (aiglabel._patch).
+    written = apply_patch(src_path, patch, expected_size=size)
+    return LabelResult(str(src_path), str(dst_path), codec.name, patch.carrier,
+                       tuple(patch.removed), written, record, patched=True)

@@ -18,6 +18,8 @@ from aiglabel.gb45438 import AIGCRecord, ParsedLabel, parse_label
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from aiglabel._patch import PatchPlan
+
     from aiglabel.model import Finding
 
 __all__ = ["CodecBase", "Confidence", "FoundLabel", "MetadataItem", "essence_hash"]
@@ -176,6 +178,16 @@ class CodecBase:
         verbatim.
         """
         raise NotImplementedError
+
+    def plan_patch(self, src: Source, record: AIGCRecord) -> PatchPlan | None:
+        """Plan a crash-safe in-place update that writes only the changed bytes.
+
+        Return ``None`` (the default) when the file has no room for it; the caller then
+        rewrites the whole file through a temporary file. A plan must leave the old or the new
+        label after any prefix of its writes (see :mod:`aiglabel._patch`), keep the file's size,
+        and leave exactly one label once complete.
+        """
+        return None
 
     def essence_parts(self, src: Source) -> Iterable[bytes | Span]:
         """The essence (payload without metadata) as spans and bytes, in file order."""
