@@ -5,8 +5,11 @@ scripts/test.sh installs ExifTool (Debian libimage-exiftool-perl), so these run 
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -29,11 +32,24 @@ VOLATILE_GROUPS = {"File", "System", "ExifTool", "XMP-TC260", "Composite", "XMP-
 # GIF87a header is upgraded.
 # HEIF: the meta box grows and the XMP item lives in its own appended mdat, so ExifTool's
 # report of where the (first) media data sits moves.
+# RF64: the 64-bit RIFF size grows with the AIGC chunk. FLV: onMetaData's filesize and the
+# keyframe byte positions describe the file's layout and are updated on purpose.
 VOLATILE_TAGS = {"RIFF:WebP_Flags", "GIF:GIFVersion", "QuickTime:MediaDataOffset",
-                 "QuickTime:MediaDataSize"}
+                 "QuickTime:MediaDataSize", "RIFF:RIFFSize64", "Flash:FileSizeBytes",
+                 "Flash:KeyFramePositions", "Flash:Lastkeyframelocation"}
+# Tags a label write adds on purpose: the mdta handler of the new MP4 meta box, and the vendor
+# string of a Vorbis comment block created where a FLAC file had none.
+EXPECTED_ADDITIONS = {("QuickTime:HandlerType", "'mdta'"), ("Vorbis:Vendor", "'aiglabel'")}
 # The image guide (TC260-PG-20259A, rules §C.1) stores TIFF tag 700 with field type 7;
 # ExifTool's validator prefers type 1 (BYTE) and says so. Both types are read everywhere.
-ACCEPTED_WARNINGS = {"Non-standard format (undef) for IFD0 0x02bc ApplicationNotes"}
+ACCEPTED_WARNINGS = {
+    "Non-standard format (undef) for IFD0 0x02bc ApplicationNotes",
+    # MP4: the guide's moov/udta/meta (mdta handler) goes beside an existing iTunes (mdir)
+    # meta in udta; ExifTool's validator names the second meta box a duplicate.
+    "Duplicate tag 'meta' at MOV-Movie-UserData",
+}
+# Codecs whose label is the TC260 XMP property (the image guide); ExifTool can also write it.
+XMP_CODECS = {"jpeg", "png", "webp", "tiff", "gif", "heif"}
 
 
 def is_label_value(value: object) -> bool:
@@ -41,9 +57,9 @@ def is_label_value(value: object) -> bool:
     return isinstance(value, str) and ("AIGC" in value or '"Label"' in value)
 
 
-def run_exiftool(exiftool: str, *args: str | Path) -> list[dict[str, object]]:
+def run_exiftool(exiftool: str, *args: str | Path, groups: str = "-G1") -> list[dict[str, object]]:
     proc = subprocess.run(
-        [exiftool, "-config", str(EXIFTOOL_CONFIG), "-j", "-G1", *map(str, args)],
+        [exiftool, "-config", str(EXIFTOOL_CONFIG), "-j", groups, *map(str, args)],
         capture_output=True,
         text=True,
         check=False,
@@ -63,47 +79,68 @@ def labelled_copies(tmp_path: Path) -> dict[Path, Path]:
     return out
 
 
-def test_exiftool_reads_tc260_aigc_from_every_file_we_write(
+def exiftool_label(row: dict[str, object]) -> str | None:
+    """The label text ExifTool reports in any tag: XMP-TC260:AIGC for images, Keys:AIGC (MP4),
+    ID3 UserDefinedText "(AIGC) ..." (MP3), Vorbis/Matroska Aigc, Flash AIGC, and the RIFF
+    AIGC chunk of WAV/AVI as Unknown_AIGC (needs -U; binary, so -b gives base64)."""
+    for key, value in row.items():
+        text = str(value)
+        if text.startswith("base64:"):
+            text = base64.b64decode(text[7:]).decode("utf-8", "replace")
+        text = text.rstrip("\x00").removeprefix("(AIGC) ")
+        if key.split(":")[-1].lower().endswith(("aigc", "userdefinedtext")) and text.startswith(
+            "{"
+        ):
+            return text
+    return None
+
+
+def test_exiftool_reads_the_label_from_every_file_we_write(
     exiftool: str, tmp_path: Path
 ) -> None:
     copies = labelled_copies(tmp_path)
-    rows = run_exiftool(exiftool, "-XMP-TC260:AIGC", *copies.values())
+    rows = run_exiftool(exiftool, "-a", "-U", "-b", *copies.values())
     by_file = {Path(str(r["SourceFile"])).name: r for r in rows}
     for src, dst in copies.items():
         row = by_file[dst.name]
-        assert row.get("XMP-TC260:AIGC") == record(f"interop-{src.stem}").to_json(), (
-            fixture_id(src),
-            row,
-        )
+        assert exiftool_label(row) == record(f"interop-{src.stem}").to_json(), (
+            fixture_id(src), {k: v for k, v in row.items() if "AIGC" in k.upper()})
+        if src.parent.name in XMP_CODECS:
+            assert row.get("XMP-TC260:AIGC") == record(f"interop-{src.stem}").to_json()
 
 
 def by_name(rows: list[dict[str, object]]) -> dict[str, dict[str, object]]:
     return {Path(str(r["SourceFile"])).name: r for r in rows}
 
 
-def _comparable(row: dict[str, object]) -> dict[str, object]:
-    return {
-        k: v
-        for k, v in row.items()
-        if ":" in k
-        and k.split(":", 1)[0] not in VOLATILE_GROUPS
-        and k not in VOLATILE_TAGS
-        and not is_label_value(v)
-    }
+def _comparable(row: dict[str, object]) -> Counter[tuple[str, str]]:
+    """The tags as a multiset of (group:tag, value), copy numbers dropped (-G1:4 numbers
+    duplicates by position, which shifts when a tag is inserted)."""
+    out: Counter[tuple[str, str]] = Counter()
+    for k, v in row.items():
+        if ":" not in k or is_label_value(v):
+            continue
+        parts = [p for p in k.split(":") if not p.startswith("Copy")]
+        key = ":".join(parts)
+        if parts[0] in VOLATILE_GROUPS or key in VOLATILE_TAGS:
+            continue
+        out[(key, repr(v))] += 1
+    return out
 
 
 def test_exiftool_sees_all_other_metadata_unchanged(exiftool: str, tmp_path: Path) -> None:
     copies = labelled_copies(tmp_path)
-    before = by_name(run_exiftool(exiftool, "-a", "-n", *FIXTURES))
-    after = by_name(run_exiftool(exiftool, "-a", "-n", *copies.values()))
+    # -G1:4 lists duplicate tags separately instead of letting JSON keep only the last one.
+    before = by_name(run_exiftool(exiftool, "-a", "-n", *FIXTURES, groups="-G1:4"))
+    after = by_name(run_exiftool(exiftool, "-a", "-n", *copies.values(), groups="-G1:4"))
     problems = []
     for src, dst in copies.items():
-        old = _comparable(before[src.name] if src.name in before else {})
+        old = _comparable(before.get(src.name, {}))
         new = _comparable(after[dst.name])
-        changed = {k: (old.get(k), new.get(k)) for k in old.keys() | new.keys()
-                   if old.get(k) != new.get(k)}
-        if changed:
-            problems.append((fixture_id(src), changed))
+        lost = old - new
+        gained = Counter({k: n for k, n in (new - old).items() if k not in EXPECTED_ADDITIONS})
+        if lost or gained:
+            problems.append((fixture_id(src), dict(lost), dict(gained)))
     assert problems == []
 
 
@@ -112,15 +149,21 @@ def test_exiftool_validate_reports_no_new_warnings(exiftool: str, tmp_path: Path
     for src, dst in copies.items():
         (old,) = run_exiftool(exiftool, "-validate", "-warning", "-a", src)
         (new,) = run_exiftool(exiftool, "-validate", "-warning", "-a", dst)
-        old_w = {str(v) for k, v in old.items() if k.endswith(("Warning", "Error"))}
-        new_w = {str(v) for k, v in new.items() if k.endswith(("Warning", "Error"))}
-        assert new_w - ACCEPTED_WARNINGS <= old_w, (fixture_id(src), new_w - old_w)
+        # Numbers are masked: RF64's "Incorrect RIFF chunk size N vs. 4294967304" (ExifTool
+        # reads the 32-bit placeholder) is there before and after, with the file size as N.
+        old_w = {re.sub(r"\d+", "N", str(v)) for k, v in old.items()
+                 if k.endswith(("Warning", "Error"))}
+        new_w = {re.sub(r"\d+", "N", str(v)) for k, v in new.items()
+                 if k.endswith(("Warning", "Error"))}
+        accepted = {re.sub(r"\d+", "N", w) for w in ACCEPTED_WARNINGS}
+        assert new_w - accepted <= old_w, (fixture_id(src), new_w - old_w)
 
 
 @pytest.mark.parametrize(
     "path",
-    [p for p in FIXTURES if p.stem.startswith("plain")],
-    ids=[fixture_id(p) for p in FIXTURES if p.stem.startswith("plain")],
+    [p for p in FIXTURES if p.stem.startswith("plain") and p.parent.name in XMP_CODECS],
+    ids=[fixture_id(p) for p in FIXTURES
+         if p.stem.startswith("plain") and p.parent.name in XMP_CODECS],
 )
 def test_we_read_labels_exiftool_wrote(exiftool: str, path: Path, tmp_path: Path) -> None:
     rec = record("written-by-exiftool")
