@@ -99,7 +99,7 @@ def test_exiftool_reads_the_label_from_every_file_we_write(
     exiftool: str, tmp_path: Path
 ) -> None:
     copies = labelled_copies(tmp_path)
-    rows = run_exiftool(exiftool, "-a", "-U", "-b", *copies.values())
+    rows = run_exiftool(exiftool, "-a", "-U", "-b", "-ee", *copies.values())
     by_file = {Path(str(r["SourceFile"])).name: r for r in rows}
     for src, dst in copies.items():
         row = by_file[dst.name]
@@ -131,14 +131,20 @@ def _comparable(row: dict[str, object]) -> Counter[tuple[str, str]]:
 def test_exiftool_sees_all_other_metadata_unchanged(exiftool: str, tmp_path: Path) -> None:
     copies = labelled_copies(tmp_path)
     # -G1:4 lists duplicate tags separately instead of letting JSON keep only the last one.
-    before = by_name(run_exiftool(exiftool, "-a", "-n", *FIXTURES, groups="-G1:4"))
-    after = by_name(run_exiftool(exiftool, "-a", "-n", *copies.values(), groups="-G1:4"))
+    # -ee: ExifTool 12.x stops a Matroska scan at the first Cluster unless asked to go on, and
+    # a Tags element after the Clusters is where ffmpeg (and an appending write) puts it.
+    before = by_name(run_exiftool(exiftool, "-a", "-n", "-ee", *FIXTURES, groups="-G1:4"))
+    after = by_name(run_exiftool(exiftool, "-a", "-n", "-ee", *copies.values(),
+                                 groups="-G1:4"))
     problems = []
     for src, dst in copies.items():
         old = _comparable(before.get(src.name, {}))
         new = _comparable(after[dst.name])
         lost = old - new
-        gained = Counter({k: n for k, n in (new - old).items() if k not in EXPECTED_ADDITIONS})
+        # A second copy of a tag with the same value is not a change (WebP: a simple file's
+        # VP8L size is now also stated by the VP8X canvas size).
+        gained = Counter({k: n for k, n in (new - old).items()
+                          if k not in EXPECTED_ADDITIONS and k not in old})
         if lost or gained:
             problems.append((fixture_id(src), dict(lost), dict(gained)))
     assert problems == []

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from aiglabel._patch import PatchPlan
-
     from aiglabel.model import Finding
 
 __all__ = ["CodecBase", "Confidence", "FoundLabel", "MetadataItem", "essence_hash"]
