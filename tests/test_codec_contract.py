@@ -130,7 +130,13 @@ def test_failure_mid_write_leaves_no_output(
         out.write(b"partial output")
         raise OSError(28, "No space left on device")
 
+    def broken_patch(*args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
     monkeypatch.setattr(_api, "emit", broken_emit)
+    # Codecs that patch in place fail in apply_patch instead (tests/test_patch.py covers a
+    # failure after each of its writes).
+    monkeypatch.setattr(_api, "apply_patch", broken_patch)
     with pytest.raises(OSError, match="No space"):
         aiglabel.label(src, tmp_path / "out.bin", record("fail"))
     with pytest.raises(OSError, match="No space"):

@@ -430,3 +430,27 @@ def test_exiftool_reads_our_label_and_sees_nothing_else_change(exiftool: str,
                    if k != "SourceFile" and old.get(k) != new.get(k)}
         created = {"Vorbis:Vendor"} if "Vorbis:Vendor" not in old else set()
         assert changed == {"Vorbis:Aigc"} | created, path.name
+
+
+def test_in_place_patch_twice_and_mutagen_reads_it(tmp_path: Path) -> None:
+    """Padding absorbs repeated in-place updates: only changed bytes are written each time."""
+    import mutagen.flac
+
+    import aiglabel
+    from aiglabel.gb45438 import AIGCRecord
+
+    path = tmp_path / "p.flac"
+    original = (MEDIA / "flac" / "plain.flac").read_bytes()
+    path.write_bytes(original)
+    first = AIGCRecord.for_producer("001191110102MACQD9K64010000", "first")
+    result = aiglabel.label(path, None, first, in_place=True)
+    assert result.patched
+    assert result.bytes_written < 1024
+    assert len(path.read_bytes()) == len(original)
+    update = AIGCRecord.for_producer("001191110102MACQD9K64010000", "first",
+                                     propagator="001191110108MA01ABCD842PLAT",
+                                     propagate_id="p-2")
+    again = aiglabel.label(path, None, update, in_place=True)
+    assert [lb.record for lb in aiglabel.read_labels(path)] == [update]
+    assert mutagen.flac.FLAC(path)["AIGC"] == [update.to_json()]
+    assert again.patched or len(path.read_bytes()) > len(original)

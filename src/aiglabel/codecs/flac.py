@@ -47,6 +47,8 @@ from aiglabel.registry import register
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from aiglabel._patch import PatchPlan
+
 MAGIC = b"fLaC"
 STREAMINFO, PADDING, APPLICATION, SEEKTABLE, VORBIS_COMMENT, CUESHEET, PICTURE = range(7)
 INVALID_TYPE = 127  # RFC 9639 §8.1: forbidden (it would look like a frame sync code)
@@ -284,6 +286,61 @@ class FlacCodec(CodecBase):
         plan.copy(layout.audio_offset, src.size)
         return plan
 
+    def plan_patch(self, src: Source, record: AIGCRecord) -> PatchPlan | None:
+        """Crash-safe in-place update when a PADDING block has room (``aiglabel._patch``).
+
+        Two layouts qualify; anything else is rewritten through a temporary file.
+
+        - ``[VORBIS_COMMENT old][PADDING]``: the new comment block and a header for the rest
+          of the padding are written inside the padding (invisible), then the old block's
+          4-byte header is switched to a PADDING header covering the old block's body and
+          the old padding header. Cleanup zeroes the old comments.
+        - no VORBIS_COMMENT, a PADDING block: the comments are written inside the padding
+          with a header for the rest, then the padding's own header is switched to a
+          VORBIS_COMMENT header.
+        """
+        from aiglabel._patch import PatchPlan
+
+        layout = read_layout(src)
+        comment_blocks = [b for b in layout.blocks if b.type == VORBIS_COMMENT]
+        label_json = to_json(record)
+        if not comment_blocks:
+            pad = next((b for b in layout.blocks if b.type == PADDING), None)
+            if pad is None:
+                return None
+            body = _vorbis.build(VENDOR, [_vorbis.FIELD + b"=" + label_json.encode("utf-8")])
+            rest = pad.length - len(body) - 4
+            if rest < 0:
+                return None
+            return PatchPlan(
+                prepare=((pad.data_offset, body),
+                         (pad.data_offset + len(body), _header(PADDING, rest, last=pad.last))),
+                switch=(pad.offset, _header(VORBIS_COMMENT, len(body), last=False)),
+                carrier=CARRIER,
+            )
+        if len(comment_blocks) != 1:
+            return None
+        old = comment_blocks[0]
+        index = layout.blocks.index(old)
+        if index + 1 >= len(layout.blocks) or layout.blocks[index + 1].type != PADDING:
+            return None
+        pad = layout.blocks[index + 1]
+        comments = _comments(src, old)
+        body, dropped = _vorbis.with_label(comments, label_json)
+        rest = pad.length - (4 + len(body)) - 4
+        if rest < 0:
+            return None
+        new_at = pad.data_offset
+        return PatchPlan(
+            prepare=((new_at, _header(VORBIS_COMMENT, len(body), last=False) + body),
+                     (new_at + 4 + len(body), _header(PADDING, rest, last=pad.last))),
+            # The old block becomes padding that swallows its body and the old padding header.
+            switch=(old.offset, _header(PADDING, old.length + 4, last=False)),
+            cleanup=((old.data_offset, bytes(old.length + 4)),),
+            carrier=CARRIER,
+            removed=(CARRIER,) * dropped,
+        )
+
     def essence_parts(self, src: Source) -> Iterable[bytes | Span]:
         layout = read_layout(src)
         yield Span(layout.blocks[0].data_offset, STREAMINFO_SIZE)
@@ -311,6 +368,11 @@ class FlacCodec(CodecBase):
                 add(f"no frame sync code after the last metadata block (byte "
                     f"{layout.audio_offset}); the last-block flag may be wrong")
         return out
+
+
+def _header(btype: int, length: int, *, last: bool) -> bytes:
+    """A metadata block header: last-block flag and 7-bit type, then a u24 length."""
+    return bytes([btype | (LAST_FLAG if last else 0)]) + length.to_bytes(3, "big")
 
 
 def _absorb(out: list[_Out], layout: Layout) -> list[_Out]:
