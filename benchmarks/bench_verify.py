@@ -263,13 +263,12 @@ class BigRow:
     result: str = "UNTESTED"
 
 
-def sparse(path: Path, head: bytes, hole: int, tail: bytes = b"") -> Path:
-    """Write ``head``, ``hole`` unwritten (zero) bytes, then ``tail``."""
+def sparse(path: Path, *parts: bytes | int) -> Path:
+    """Write the ``bytes`` parts and leave each ``int`` part as that many unwritten zero bytes."""
     with open(path, "wb") as f:
-        f.write(head)
-        f.truncate(len(head) + hole)
-        f.seek(len(head) + hole)
-        f.write(tail)
+        for part in parts:
+            _ = f.seek(part, os.SEEK_CUR) if isinstance(part, int) else f.write(part)
+        f.truncate()
     return path
 
 
@@ -323,6 +322,112 @@ def big_tiff(path: Path, small: bytes, hole: int) -> None:
     for tag, value in ((257, rows), (278, rows), (279, entries[279][3] + grow)):
         struct.pack_into("<I", data, entries[tag][0] + 8, value)
     sparse(path, bytes(data[:strip_end]), grow, bytes(data[strip_end:]))
+
+
+def grow_riff(path: Path, small: bytes, hole: int, target: bytes, junk: bool) -> None:
+    """Grow the top-level chunk ``target`` (an id or a LIST type) by ``hole`` bytes at its end
+    (inside a ``JUNK`` chunk when ``junk``), fixing its size and the RIFF size."""
+    pos, grow = 12, hole + 8 * junk
+    while pos + 12 <= len(small):
+        cid, size = struct.unpack_from("<4sI", small, pos)
+        if target in (cid, small[pos + 8 : pos + 12] if cid == b"LIST" else cid):
+            end, data = pos + 8 + size, bytearray(small[: pos + 8 + size])
+            struct.pack_into("<I", data, 4, len(small) - 8 + grow)
+            struct.pack_into("<I", data, pos + 4, size + grow)
+            sparse(path, bytes(data) + (b"JUNK" + struct.pack("<I", hole)) * junk, hole,
+                   small[end:])
+            return
+        pos += 8 + size + (size & 1)
+    msg = f"no top-level {target.decode()} chunk"
+    raise ValueError(msg)
+
+
+def big_mp4(path: Path, small: bytes, hole: int) -> None:
+    """Grow ``mdat`` at its end: the sample offsets stay valid wherever ``moov`` is."""
+    pos = 0
+    while pos + 8 <= len(small):
+        size, kind = struct.unpack_from(">I4s", small, pos)
+        if kind == b"mdat" and 8 <= size < (1 << 32) - hole:
+            data = bytearray(small[: pos + size])
+            struct.pack_into(">I", data, pos, size + hole)
+            sparse(path, bytes(data), hole, small[pos + size :])
+            return
+        if size < 8:
+            break
+        pos += size
+    msg = "no mdat box with a 32-bit size"
+    raise ValueError(msg)
+
+
+def big_flac(path: Path, small: bytes, hole: int) -> None:
+    pos, last = 4, 0
+    while not last:  # metadata blocks: u8 last-flag/type, u24 length
+        last, pos = small[pos] & 0x80, pos + 4 + int.from_bytes(small[pos + 1 : pos + 4], "big")
+    sparse(path, small[:pos], hole, small[pos:])
+
+
+def big_ogg(path: Path, small: bytes, hole: int) -> None:
+    pos = 0  # header pages have granule position 0; the hole goes before the first audio page
+    while small[pos : pos + 4] == b"OggS" and not any(small[pos + 6 : pos + 14]):
+        pos += 27 + small[pos + 26] + sum(small[pos + 27 : pos + 27 + small[pos + 26]])
+    sparse(path, small[:pos], hole, small[pos:])
+
+
+def big_flv(path: Path, small: bytes, hole: int, body: int = 8 * MIB) -> None:
+    """Append ``hole // body`` audio tags whose data is zeros (SoundFormat 0: linear PCM)."""
+    head, prev = b"\x08" + body.to_bytes(3, "big") + bytes(7), struct.pack(">I", 11 + body)
+    sparse(path, small, *[p for _ in range(hole // body) for p in (head, body, prev)])
+
+
+def ebml(data: bytes, pos: int, end: int) -> Iterator[tuple[int, int, int, int]]:
+    """Elements in ``data[pos:end]``: (id, start, payload start, end); known sizes only."""
+    while pos < end:
+        id_len = 9 - data[pos].bit_length()
+        at = pos + id_len
+        size_len = 9 - data[at].bit_length()
+        size = int.from_bytes(data[at : at + size_len], "big") & ((1 << 7 * size_len) - 1)
+        yield int.from_bytes(data[pos:at], "big"), pos, at + size_len, at + size_len + size
+        pos = at + size_len + size
+
+
+def element(eid: int, payload: bytes, width: int = 0) -> bytes:
+    width = width or next(w for w in range(1, 9) if len(payload) < (1 << 7 * w) - 1)
+    return (eid.to_bytes((eid.bit_length() + 7) // 8, "big")
+            + ((1 << 7 * width) | len(payload)).to_bytes(width, "big") + payload)
+
+
+def big_mkv(path: Path, small: bytes, hole: int) -> None:
+    """A 1 GiB Void before the Tags at the end; the SeekHead is rewritten (its Tags entry moves,
+    CRC-32 recomputed) in the room of the Void after it; the Segment size grows."""
+    (_, _, _, seg_at), (sid, _, seg_data, seg_end) = list(ebml(small, 0, len(small)))[:2]
+    seg = small[seg_data:seg_end]
+    kids = list(ebml(seg, 0, len(seg)))
+    tags = next(k for k in kids if k[0] == 0x1254C367)[1]
+    head = next(i for i, k in enumerate(kids) if k[0] == 0x114D9B74)
+    room = next((k[1] for k in kids[head + 1 :] if k[0] != 0xEC), len(seg)) - kids[head][1]
+    void, seeks, crc = b"\xec" + (hole | 1 << 56).to_bytes(8, "big"), b"", False
+    for cid, _, start, end in ebml(seg, kids[head][2], kids[head][3]):
+        crc |= cid == 0xBF
+        if cid == 0x4DBB:
+            fields = {f[0]: seg[f[2] : f[3]] for f in ebml(seg, start, end)}
+            at = int.from_bytes(fields[0x53AC], "big")
+            at += (len(void) + hole) * (at >= tags)
+            seeks += element(0x4DBB, element(0x53AB, fields[0x53AB])
+                             + element(0x53AC, at.to_bytes(8, "big")))
+    if crc:
+        seeks = b"\xbf\x84" + struct.pack("<I", zlib.crc32(seeks)) + seeks
+    seekhead = element(0x114D9B74, seeks)
+    pad = room - len(seekhead)
+    if pad == 1 or pad < 0:
+        msg = "no room to rewrite the SeekHead"
+        raise ValueError(msg)
+    if pad:
+        seekhead += element(0xEC, bytes(pad - 2 - 7 * (pad > 128)), 8 if pad > 128 else 1)
+    start = kids[head][1]
+    seg = seg[:start] + seekhead + seg[start + room : tags] + void
+    sparse(path, small[:seg_at] + element(sid, b"", 8)[:-0 or None][:4]
+           + (len(seg) + hole + seg_end - seg_data - tags | 1 << 56).to_bytes(8, "big") + seg,
+           hole, small[seg_data + tags : seg_end])
 
 
 def dense_gif(path: Path, small: bytes, nbytes: int) -> None:

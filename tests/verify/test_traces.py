@@ -451,3 +451,15 @@ def test_trace_is_hashable() -> None:
     trace = Trace("s", "c", "k", "d")
     assert {trace, Trace("s", "c", "k", "d")} == {trace}
     assert (trace.claim, trace.tier, trace.weight) == ("ai-generated", 5, "strong")
+
+
+@pytest.mark.parametrize(
+    ("carrier", "key"),
+    [("mp3:id3v2", "TSSE"), ("wav:LIST:INFO", "ISFT"), ("flac:vorbis", "ENCODER"),
+     ("mp4:ilst", "\xa9too"), ("mkv:tags", "WRITING_APP")],
+)
+def test_audio_video_software_fields_carry_generator_tokens(carrier: str, key: str) -> None:
+    hit = find_traces([MetadataItem(carrier, key, "made with ComfyUI 0.3")])
+    assert [(t.source, t.key, t.claim) for t in hit] == [("generator token", key, "ai-generated")]
+    assert find_traces([MetadataItem(carrier, key, "Lavf62.12.102")]) == []
+    assert find_traces([MetadataItem(carrier, key, "influx mixer")]) == []

@@ -339,10 +339,19 @@ _TEXT_RULES: tuple[Callable[[MetadataItem], Trace | None], ...] = (
 )  # fmt: skip
 
 
+# Fields that name the producing software in the audio/video containers, read like EXIF
+# `Software` for the generic generator tokens [project choice]: ID3 TSSE/TENC, RIFF INFO ISFT,
+# Vorbis ENCODER, MP4 ©too/©swr and mdta encoder/software keys, Matroska ENCODER/WRITING_APP.
+SOFTWARE_KEYS = frozenset({
+    "Software", "TSSE", "TENC", "ISFT", "ENCODER", "encoder", "\xa9too", "\xa9swr",
+    "com.apple.quicktime.software", "WRITING_APP", "WritingApp", "encoded_by", "ENCODED_BY",
+})
+
+
 def _text_traces(item: MetadataItem) -> list[Trace]:
     out = [t for rule in _TEXT_RULES if (t := rule(item)) is not None]
     # Generic tokens (§1) in Software only when no specific rule already named the generator.
-    if not out and item.key == "Software":
+    if not out and item.key in SOFTWARE_KEYS:
         token = _token_trace(item, item.key, item.value, _where(item))
         if token is not None:
             out.append(token)
