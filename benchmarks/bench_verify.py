@@ -8,8 +8,9 @@ Usage::
 Part 1, throughput: a seeded corpus of small mixed images and texts, cached in the work folder,
 is verified by an in-process ``verify()`` loop and by the CLI with 1 and with N workers (one
 warm-up round, then ``--reps`` interleaved rounds, median); verdict counts must agree.
-Part 2, bytes read: for every registered container a labelled ~1 GiB sparse file (and a 1 GiB
-text file) is verified; ``report.bytes_read`` must stay within 1 MiB + the label's JSON length.
+Part 2, bytes read: for every registered container a labelled ~1 GiB sparse file (images from
+a Pillow encode, audio and video from ``fixtures/media``; and a 1 GiB text file) is verified;
+``report.bytes_read`` must stay within 1 MiB + the label's JSON length.
 Exit status 1 on a verdict mismatch or a failed row. See ``benchmarks/README.md``.
 """
 
@@ -42,7 +43,7 @@ from aiglabel.registry import default_registry
 from aiglabel.verify import verify
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
 try:
     import pillow_heif
@@ -267,8 +268,11 @@ def sparse(path: Path, *parts: bytes | int) -> Path:
     """Write the ``bytes`` parts and leave each ``int`` part as that many unwritten zero bytes."""
     with open(path, "wb") as f:
         for part in parts:
-            _ = f.seek(part, os.SEEK_CUR) if isinstance(part, int) else f.write(part)
-        f.truncate()
+            if isinstance(part, int):
+                f.seek(part, os.SEEK_CUR)
+            else:
+                f.write(part)
+        f.truncate()  # at the current position: a trailing hole extends the file
     return path
 
 
@@ -330,7 +334,7 @@ def grow_riff(path: Path, small: bytes, hole: int, target: bytes, junk: bool) ->
     pos, grow = 12, hole + 8 * junk
     while pos + 12 <= len(small):
         cid, size = struct.unpack_from("<4sI", small, pos)
-        if target in (cid, small[pos + 8 : pos + 12] if cid == b"LIST" else cid):
+        if (small[pos + 8 : pos + 12] if cid == b"LIST" else cid) == target:
             end, data = pos + 8 + size, bytearray(small[: pos + 8 + size])
             struct.pack_into("<I", data, 4, len(small) - 8 + grow)
             struct.pack_into("<I", data, pos + 4, size + grow)
@@ -359,11 +363,17 @@ def big_mp4(path: Path, small: bytes, hole: int) -> None:
     raise ValueError(msg)
 
 
-def big_flac(path: Path, small: bytes, hole: int) -> None:
-    pos, last = 4, 0
-    while not last:  # metadata blocks: u8 last-flag/type, u24 length
-        last, pos = small[pos] & 0x80, pos + 4 + int.from_bytes(small[pos + 1 : pos + 4], "big")
-    sparse(path, small[:pos], hole, small[pos:])
+def big_flv(path: Path, small: bytes, hole: int, body: int = 8 * MIB) -> None:
+    """Append ``hole // body`` audio tags: the flags byte of the fixture's first audio tag, then
+    zeros; the timestamp of its last tag."""
+    pos = int.from_bytes(small[5:9], "big") + 4
+    while small[pos] != 8:
+        pos += 15 + int.from_bytes(small[pos + 1 : pos + 4], "big")
+    last = len(small) - 4 - int.from_bytes(small[-4:], "big")
+    head = (b"\x08" + body.to_bytes(3, "big") + small[last + 4 : last + 8] + bytes(3)
+            + small[pos + 11 : pos + 12])
+    prev = struct.pack(">I", 11 + body)
+    sparse(path, small, *[p for _ in range(hole // body) for p in (head, body - 1, prev)])
 
 
 def big_ogg(path: Path, small: bytes, hole: int) -> None:
@@ -371,12 +381,6 @@ def big_ogg(path: Path, small: bytes, hole: int) -> None:
     while small[pos : pos + 4] == b"OggS" and not any(small[pos + 6 : pos + 14]):
         pos += 27 + small[pos + 26] + sum(small[pos + 27 : pos + 27 + small[pos + 26]])
     sparse(path, small[:pos], hole, small[pos:])
-
-
-def big_flv(path: Path, small: bytes, hole: int, body: int = 8 * MIB) -> None:
-    """Append ``hole // body`` audio tags whose data is zeros (SoundFormat 0: linear PCM)."""
-    head, prev = b"\x08" + body.to_bytes(3, "big") + bytes(7), struct.pack(">I", 11 + body)
-    sparse(path, small, *[p for _ in range(hole // body) for p in (head, body, prev)])
 
 
 def ebml(data: bytes, pos: int, end: int) -> Iterator[tuple[int, int, int, int]]:
@@ -399,17 +403,17 @@ def element(eid: int, payload: bytes, width: int = 0) -> bytes:
 def big_mkv(path: Path, small: bytes, hole: int) -> None:
     """A 1 GiB Void before the Tags at the end; the SeekHead is rewritten (its Tags entry moves,
     CRC-32 recomputed) in the room of the Void after it; the Segment size grows."""
-    (_, _, _, seg_at), (sid, _, seg_data, seg_end) = list(ebml(small, 0, len(small)))[:2]
+    (_, _, _, seg_at), (_, _, seg_data, seg_end) = list(ebml(small, 0, len(small)))[:2]
     seg = small[seg_data:seg_end]
     kids = list(ebml(seg, 0, len(seg)))
     tags = next(k for k in kids if k[0] == 0x1254C367)[1]
     head = next(i for i, k in enumerate(kids) if k[0] == 0x114D9B74)
     room = next((k[1] for k in kids[head + 1 :] if k[0] != 0xEC), len(seg)) - kids[head][1]
     void, seeks, crc = b"\xec" + (hole | 1 << 56).to_bytes(8, "big"), b"", False
-    for cid, _, start, end in ebml(seg, kids[head][2], kids[head][3]):
+    for cid, _, a, b in ebml(seg, kids[head][2], kids[head][3]):
         crc |= cid == 0xBF
         if cid == 0x4DBB:
-            fields = {f[0]: seg[f[2] : f[3]] for f in ebml(seg, start, end)}
+            fields = {f[0]: seg[f[2] : f[3]] for f in ebml(seg, a, b)}
             at = int.from_bytes(fields[0x53AC], "big")
             at += (len(void) + hole) * (at >= tags)
             seeks += element(0x4DBB, element(0x53AB, fields[0x53AB])
@@ -424,10 +428,9 @@ def big_mkv(path: Path, small: bytes, hole: int) -> None:
     if pad:
         seekhead += element(0xEC, bytes(pad - 2 - 7 * (pad > 128)), 8 if pad > 128 else 1)
     start = kids[head][1]
-    seg = seg[:start] + seekhead + seg[start + room : tags] + void
-    sparse(path, small[:seg_at] + element(sid, b"", 8)[:-0 or None][:4]
-           + (len(seg) + hole + seg_end - seg_data - tags | 1 << 56).to_bytes(8, "big") + seg,
-           hole, small[seg_data + tags : seg_end])
+    new, tail = seg[:start] + seekhead + seg[start + room : tags] + void, seg[tags:]
+    size = (len(new) + hole + len(tail)) | 1 << 56
+    sparse(path, small[: seg_at + 4] + size.to_bytes(8, "big") + new, hole, tail + small[seg_end:])
 
 
 def dense_gif(path: Path, small: bytes, nbytes: int) -> None:
@@ -441,20 +444,42 @@ def dense_gif(path: Path, small: bytes, nbytes: int) -> None:
 
 
 LAYOUTS: dict[str, tuple[Callable[[Path, bytes, int], object], str]] = {
+    "avi": (functools.partial(grow_riff, target=b"movi", junk=True),
+            "1 GiB JUNK chunk at the end of the movi LIST, idx1 after it"),
+    "flac": (sparse, "1 GiB of zero bytes after the last frame (FLAC frames cannot be sparse)"),
+    "flv": (big_flv, "128 MP3 audio tags of 8 MiB of zeros after the fixture's tags "
+            "(onMetaData first)"),
     "gif": (sparse, "1 GiB trailing bytes after the trailer (GIF image data cannot be sparse)"),
     "heif": (lambda path, small, hole: sparse(
         path, small + struct.pack(">I4sQ", 1, b"mdat", 16 + hole), hole),
         "extra 1 GiB mdat (64-bit largesize) after meta and the image's mdat"),
     "jpeg": (lambda path, small, hole: sparse(path, small[:-2], hole, small[-2:]),
              "1 GiB of scan data before EOI"),
+    "mkv": (big_mkv, "1 GiB Void between Cues and the Tags at the end; SeekHead points at Tags"),
+    "mp3": (sparse, "1 GiB of zero bytes after the last frame, no trailing tag (MPEG frames "
+            "cannot be sparse)"),
+    "mp4": (big_mp4, "moov last: mdat grown by 1 GiB, moov after it"),
+    "mp4-fast": (big_mp4, "moov first (faststart): the mdat at the end grown by 1 GiB"),
+    "ogg": (big_ogg, "1 GiB of zero bytes between the header pages and the audio pages "
+            "(Ogg pages cannot be sparse)"),
     "png": (big_png, "one 1 GiB IDAT (valid CRC) after the image's own"),
     "tiff": (big_tiff, "1 GiB strip (ImageLength grown), label IFD + XMP after it"),
+    "wav": (functools.partial(grow_riff, target=b"data", junk=False),
+            "data chunk grown by 1 GiB of silence, AIGC chunk before data"),
     "webp": (big_webp, "1 GiB JUNK chunk between VP8X and the image/XMP"),
 }
+# Rows named "<codec>-<variant>" are extra layouts of the same codec. Audio and video start
+# from a small labelled fixture (fixtures/media/README.md), images from a 64x64 Pillow encode.
+FIXTURES = {"avi": "avi/plain.avi", "flac": "flac/plain.flac", "flv": "flv/plain.flv",
+            "mkv": "mkv/plain.mkv", "mp3": "mp3/plain.mp3", "mp4": "mp4/plain.mp4",
+            "mp4-fast": "mp4/faststart.mp4", "ogg": "ogg/plain.ogg", "wav": "wav/plain.wav"}
 
 
-def small_labelled(codec: str, label: aiglabel.AIGCRecord) -> bytes:
-    kind = "heic" if codec == "heif" else codec
+def small_labelled(row: str, label: aiglabel.AIGCRecord) -> bytes:
+    if row in FIXTURES:
+        return aiglabel.label_bytes((REPO / "fixtures" / "media" / FIXTURES[row]).read_bytes(),
+                                    label)
+    kind = "heic" if row == "heif" else row
     if kind == "heic" and not HAVE_HEIF:
         msg = "pillow-heif is not installed"
         raise ValueError(msg)  # the row says "not built: ..." and counts as a failure
@@ -481,15 +506,18 @@ def bytes_read(workdir: Path, dense_mib: int, hole: int = GIB) -> list[BigRow]:
     rows: list[BigRow] = []
     try:
         for codec in sorted(c.name for c in default_registry):
-            build, note = LAYOUTS.get(codec, (None, "no sparse builder for it yet"))
-            rows.append(row := BigRow(codec, note, expected="confirmed"))
-            path = big / f"big.{EXT.get(codec, codec)}"
-            try:
-                if build is not None:
-                    build(path, small_labelled(codec, label), hole)
-                    measure(row, path, budget)
-            except (ValueError, aiglabel.AiglabelError) as exc:
-                row.note = f"not built: {exc}"
+            for name in [codec, *(n for n in LAYOUTS if n.startswith(f"{codec}-"))]:
+                build, note = LAYOUTS.get(name, (None, "no sparse builder for it yet"))
+                rows.append(row := BigRow(name, note, expected="confirmed"))
+                fixture = FIXTURES.get(name, f"big.{EXT.get(codec, codec)}")
+                path = big / f"big{Path(fixture).suffix}"
+                try:
+                    if build is not None:
+                        build(path, small_labelled(name, label), hole)
+                        measure(row, path, budget)
+                except (ValueError, LookupError, StopIteration, OSError,
+                        aiglabel.AiglabelError) as exc:
+                    row.note = f"not built: {exc}"
         if dense_mib:
             dense_gif(big / "dense.gif", small_labelled("gif", label), dense_mib * MIB)
             rows.append(BigRow("gif-dense", f"NOT sparse: {dense_mib} MiB of real LZW "
