@@ -152,3 +152,18 @@ def test_stream_api_matches_bytes_api(path: Path) -> None:
     assert out.getvalue() == aiglabel.label_bytes(path.read_bytes(), rec)
     assert result.bytes_written == len(out.getvalue())
     assert result.format == codec_of(path)
+
+
+@pytest.mark.parametrize("overlay_min", [1, 1 << 40], ids=["overlay", "sequential"])
+def test_file_output_matches_bytes_output(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, overlay_min: int
+) -> None:
+    """The kernel-copy paths (sequential, or one copy from offset 0 overlaid with the changed
+    pieces when a span keeps its offset) write exactly what the in-memory path writes."""
+    from aiglabel import _io
+
+    monkeypatch.setattr(_io, "OVERLAY_MIN", overlay_min)
+    rec = record("file-vs-bytes")
+    out = tmp_path / f"out{path.suffix}"
+    aiglabel.label(path, out, rec)
+    assert out.read_bytes() == aiglabel.label_bytes(path.read_bytes(), rec, name=path.name)
