@@ -833,3 +833,29 @@ def test_mutagen_view() -> None:
     alone = mutagen_mp4.MP4(io.BytesIO(write(fx("quicktime.mov"))))
     # With our meta the only one in udta, mutagen lists the item under its raw key index.
     assert alone.tags["\x00\x00\x00\x01"] == [RECORD.to_json()]
+
+
+def test_in_place_patch_through_free_box_twice(tmp_path: Path) -> None:
+    """moov + free: an in-place update writes only the new udta and a few headers, the mdat
+    never moves and ffmpeg reads the label. Each patch needs room for the whole new udta (the
+    old one stays readable until the switch), so this 544-byte free box takes one patch; the
+    propagator update then falls back to the temporary-file rewrite, still correct."""
+    import av
+
+    path = tmp_path / "padded.mp4"
+    original = (MEDIA / "mp4" / "free-padding.mp4").read_bytes()
+    path.write_bytes(original)
+    first = record("first")
+    result = aiglabel.label(path, None, first, in_place=True)
+    assert result.patched
+    assert result.bytes_written < 4096
+    assert len(path.read_bytes()) == len(original)
+    update = record("first", propagator="001191110108MA01ABCD842PLAT", propagate_id="p-2")
+    again = aiglabel.label(path, None, update, in_place=True)
+    assert not again.patched
+    assert [lb.record for lb in aiglabel.read_labels(path)] == [update]
+    with av.open(str(path)) as container:
+        assert container.metadata["AIGC"] == update.to_json()
+    assert decoded_av_frames(path.read_bytes()) == decoded_av_frames(original)
+    assert aiglabel.essence_digest(path) == aiglabel.essence_digest(MEDIA / "mp4" /
+                                                                      "free-padding.mp4")

@@ -81,6 +81,7 @@ from aiglabel.registry import register
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+    from aiglabel._patch import PatchPlan
     from aiglabel.codecs._isobmff import Reader
 
 CARRIER = "mp4:mdta:AIGC"
@@ -554,7 +555,21 @@ class Mp4Codec(CodecBase):
         _copy(plan, resume, src.size, patches)
         return plan
 
+    def plan_patch(self, src: Source, record: AIGCRecord) -> PatchPlan | None:
+        """Crash-safe in-place update through a ``free`` box after ``moov``
+        (:mod:`aiglabel.codecs._mp4patch`); ``None`` when the layout has no room."""
+        from aiglabel.codecs._mp4patch import plan_moov_patch
+
+        with parse_errors(src.name, "MP4"):
+            return plan_moov_patch(src, record)
+
     def essence_parts(self, src: Source) -> Iterable[bytes | Span]:
         for box in _layout(src).top:
             if box.type == b"mdat":
                 yield Span(box.payload_offset, box.payload_size)
+
+
+# The in-place patch planner (_mp4patch) reuses the layout walk and the label editor.
+layout = _layout
+is_xmp_box = _is_xmp
+edit_labels = _edit_labels
