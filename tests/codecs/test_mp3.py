@@ -568,3 +568,82 @@ def test_v23_label_outside_latin1_uses_utf16() -> None:
     data = tag(3, [frame]) + AUDIO
     assert txxx_values(data) == {"AIGC": ["标签"]}
     assert [lb.raw for lb in H.labels(data)] == ["标签"]
+
+
+# --- crash-safe in-place patches (aiglabel._patch; the every-crash-point contract is in
+# tests/test_patch.py) ----------------------------------------------------------------------
+
+
+def _producer(n: int) -> Any:
+    from aiglabel.gb45438 import AIGCRecord
+
+    return AIGCRecord.for_producer("001191110102MACQD9K64010000", f"patch-{n}",
+                                   propagator="001191110108MA01ABCD842PLAT",
+                                   propagate_id=f"p-{n}")
+
+
+def test_repeated_in_place_patches_merge_dead_space_and_keep_frames(tmp_path: Path) -> None:
+    """Each update writes a few hundred bytes; the swallowed old frames become one PRIV
+    dead-space frame that the next patch grows; other frames stay readable by mutagen."""
+    path = tmp_path / "p.mp3"
+    original = fixture("old-label.mp3")
+    path.write_bytes(original)
+    others = {k: str(v) for k, v in mutagen_tag(original).items() if not k.startswith("TXXX:AIGC")}
+    patched = 0
+    for n in range(3):
+        result = aiglabel.label(path, None, _producer(n), in_place=True)
+        patched += result.patched
+        assert result.bytes_written < 4096
+        data = path.read_bytes()
+        assert len(data) == len(original)
+        assert [lb.record for lb in aiglabel.read_labels(path)] == [_producer(n)]
+        tag_ = mutagen_tag(data)
+        assert tag_.getall("TXXX:AIGC")[0].text == [_producer(n).to_json()]
+        assert {k: str(v) for k, v in tag_.items() if k.startswith(("T", "C"))
+                and not k.startswith("TXXX:AIGC")} == {k: v for k, v in others.items()
+                                                       if k.startswith(("T", "C"))}
+        privs = tag_.getall("PRIV")
+        assert [p.owner for p in privs] == [_id3.PADDING_OWNER.decode()]
+        assert not privs[0].data.strip(b"\x00")  # the old label text is wiped
+        assert H.essence(data) == H.essence(original)
+    assert patched == 3
+    assert decoded_frames(path.read_bytes()) == decoded_frames(original)
+    # A rewrite (copy mode) turns the dead space back into padding.
+    copy = H.write(path.read_bytes(), REC)
+    assert not mutagen_tag(copy).getall("PRIV")
+    assert tag_end(copy) == tag_end(original)
+
+
+def test_patch_falls_back_when_it_cannot_be_crash_safe(tmp_path: Path) -> None:
+    big = make.apic(bytes(70_000), 4)
+    cases = {
+        "no room": tag(4, [make.txxx("AIGC", OLD, 4, enc=3)], 20),
+        "more than 64 KiB after the label": tag(4, [make.txxx("AIGC", OLD, 4, enc=3), big],
+                                                 1024),
+        "v2.3 unsynchronised": fixture("unsync-v23-label.mp3")[: tag_end(
+            fixture("unsync-v23-label.mp3"))],
+        "label in an appended tag": tag(4, [], 1024),
+    }
+    for name, head in cases.items():
+        data = head + AUDIO
+        if name == "label in an appended tag":
+            data += tag(4, [make.txxx("AIGC", OLD, 4, enc=3)], flags=0x10)
+        assert H.codec().plan_patch(Source.from_bytes(data), REC) is None, name
+        path = tmp_path / "f.mp3"
+        path.write_bytes(data)
+        result = aiglabel.label(path, None, REC, in_place=True)
+        assert not result.patched, name
+        assert [lb.record for lb in aiglabel.read_labels(path)] == [REC], name
+
+
+def test_patch_into_padding_then_mutagen_and_ffmpeg_agree(tmp_path: Path) -> None:
+    path = tmp_path / "pad.mp3"
+    original = fixture("id3v24-padding.mp3")
+    path.write_bytes(original)
+    result = aiglabel.label(path, None, REC, in_place=True)
+    assert result.patched
+    assert result.bytes_written < 512
+    data = path.read_bytes()
+    assert txxx_values(data)["AIGC"] == [REC.to_json()]
+    assert not mutagen_tag(data).getall("PRIV")  # nothing swallowed: no dead space
+    assert decoded_frames(data) == decoded_frames(original)

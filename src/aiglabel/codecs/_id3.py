@@ -35,7 +35,8 @@ carrier as ``TXXX`` too: it is the same frame under its v2.2 name.
 
 Rebuilding (:func:`rebuild`) [project choice, rules §C.3 and §C.7]:
 
-* every frame other than the AIGC ``TXXX`` frames is kept byte for byte (header, flags, data);
+* every frame other than the AIGC ``TXXX`` frames and the ``PRIV`` dead space of in-place
+  patches (owner :data:`PADDING_OWNER`) is kept byte for byte (header, flags, data);
   the new label frame takes the place of the first old one, else it follows the last frame.
   Unrecognised bytes after the last frame (no reader gets past them) are dropped: kept after
   the new frame, they make size-guessing readers misread it. v2.4 frame sizes that only parse
@@ -69,15 +70,16 @@ if TYPE_CHECKING:
     from aiglabel.codecs._meta import Collector
 
 __all__ = [
-    "DEFAULT_PADDING", "Frame", "Header", "Rebuilt", "Tag", "find_labels", "parse_header",
-    "read_tag", "rebuild", "syncsafe", "to_syncsafe", "try_read_tag", "txxx_frame",
-    "unsync_decode",
+    "DEFAULT_PADDING", "PADDING_OWNER", "Frame", "Header", "Rebuilt", "Tag", "find_labels",
+    "is_padding_frame", "label_frames", "parse_header", "read_tag", "rebuild", "syncsafe",
+    "to_syncsafe", "try_read_tag", "txxx_frame", "unsync_decode",
 ]
 
 HEADER_SIZE = 10
 FOOTER_SIZE = 10
 MAX_SIZE = (1 << 28) - 1  # 28-bit syncsafe integers
 DEFAULT_PADDING = 1024
+PADDING_OWNER = b"aiglabel:padding"  # PRIV owner of the dead space in-place patches leave
 LABEL_DESCRIPTION = "AIGC"  # rules §C.3: TXXX description
 FLAG_UNSYNC, FLAG_EXTENDED, FLAG_FOOTER = 0x80, 0x40, 0x10
 _ID_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -467,6 +469,19 @@ def find_labels(tag: Tag, prefix: str) -> list[FoundLabel]:
     return out
 
 
+def label_frames(tag: Tag) -> list[Frame]:
+    """The tag's AIGC ``TXXX`` frames, in order."""
+    return [frame for frame, _, _ in _label_frames(tag)]
+
+
+def is_padding_frame(tag: Tag, frame: Frame) -> bool:
+    """True for a ``PRIV`` frame owned by :data:`PADDING_OWNER`: dead space an in-place patch
+    left behind (``Mp3Codec.plan_patch``); a rewrite turns it back into padding."""
+    n = len(PADDING_OWNER) + 1
+    return (frame.id == "PRIV" and frame.size >= n and frame.flags & 0xFF == 0
+            and tag.read(frame.data_offset, n) == PADDING_OWNER + b"\x00")
+
+
 def has_labels(tag: Tag) -> bool:
     """True when the tag holds at least one AIGC ``TXXX`` frame."""
     return bool(_label_frames(tag))
@@ -572,6 +587,7 @@ def rebuild(tag: Tag | None, label: str | None, *, padding: int = DEFAULT_PADDIN
         header = tag.header
         drop = {f for f, _, _ in _label_frames(tag)}
         removed = len(drop)
+        drop.update(f for f in tag.frames if is_padding_frame(tag, f))
         frames, at = [], None
         for frame in tag.frames:
             if frame in drop:

@@ -52,11 +52,14 @@ from aiglabel.registry import register
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from aiglabel._patch import PatchPlan
+
 PRIMARY = "mp3:id3v2:TXXX:AIGC"
 LEADING, APPENDED = "mp3:id3v2", "mp3:id3v2-end"
 ID3V1_SIZE, ID3V1_ENHANCED_SIZE, APE_FOOTER_SIZE = 128, 227, 32
 _APE_HAS_HEADER = 0x80000000
 _MAX_TRAILERS = 8
+_MAX_MOVED = 64 << 10  # frames after an old label that an in-place patch copies at most
 # Formats that may follow an ID3v2 tag and are not MP3: FLAC, Ogg, RIFF, AIFF, Monkey's Audio,
 # WavPack, TTA. (AAC ADTS fails the layer check; AC-3 and DTS have no MPEG sync.)
 _OTHER_SIGNATURES = frozenset({b"fLaC", b"OggS", b"RIFF", b"FORM", b"MAC ", b"wvpk", b"TTA1"})
@@ -307,6 +310,73 @@ class Mp3Codec(CodecBase):
                 plan.copy(trailer.offset, trailer.end)
         return plan
 
+    def plan_patch(self, src: Source, record: AIGCRecord) -> PatchPlan | None:
+        """Crash-safe in-place update inside the first tag's padding (``aiglabel._patch``).
+
+        Readers stop at the first frame header whose first byte is 0 (padding).
+
+        - No label: the new ``TXXX`` frame is written into the padding with its 4-byte id left
+          zero (still padding), then the id is written.
+        - One label: one zero byte after the last frame keeps everything beyond it unread;
+          there go copies of the frames after the old label (at most 64 KiB) and the new
+          frame. The switch turns the old frame's 10-byte header -- or that of the dead-space
+          frame before it, the frames between being copied too -- into a ``PRIV`` header
+          whose data reaches the copies.
+          Cleanup gives that ``PRIV`` the owner :data:`_id3.PADDING_OWNER` and zeroes the
+          rest; a later patch grows it, a rewrite turns it back into padding.
+
+        Tags that cannot be patched so (v2.2, v2.3 unsynchronisation, an extended header, a
+        footer, labels elsewhere, no room) are rewritten through a temporary file.
+        """
+        from aiglabel._patch import PatchPlan
+
+        layout = read_layout(src)
+        if not layout.leading:
+            return None
+        tags = _tags(src, layout)
+        tag = tags[0][1]
+        h = tag.header
+        if h.major == 2 or tag.decoded is not None or tag.ext_size or h.footer:
+            return None
+        if any(_id3.has_labels(other) for _, other in tags[1:]):
+            return None
+        olds = _id3.label_frames(tag)
+        if len(olds) > 1:
+            return None
+        new = _id3.txxx_frame(h.major, to_json(record), unsync=h.major == 4 and h.unsync,
+                              int_size=tag.int_sizes)
+        body, start = h.body_offset, tag.frames_end
+        try:
+            if not olds:
+                if not _zeros(tag, start, len(new)):
+                    return None
+                return PatchPlan(prepare=((body + start + 4, new[4:]),),
+                                 switch=(body + start, new[:4]), carrier=PRIMARY)
+            index = tag.frames.index(olds[0])
+            dead = [i for i in range(index) if _id3.is_padding_frame(tag, tag.frames[i])]
+            for first in ([dead[-1]] if dead else []) + [index]:  # merge with dead space
+                moved = b"".join(tag.read(f.offset, f.header_size + f.size)
+                                 for f in tag.frames[first + 1 :]
+                                 if f is not olds[0] and not _id3.is_padding_frame(tag, f))
+                if len(moved) <= _MAX_MOVED:
+                    break
+            else:
+                return None
+            if not _zeros(tag, start, 1 + len(moved) + len(new)):
+                return None
+            swallow = tag.frames[first]
+            size = start + 1 - swallow.data_offset  # the old frames and the zero byte
+            owner = _id3.PADDING_OWNER + b"\x00"
+            wipe = owner + bytes(size - len(owner)) if size >= len(owner) else bytes(size)
+            return PatchPlan(
+                prepare=((body + start + 1, moved + new),),
+                switch=(body + swallow.offset, b"PRIV" + _frame_size(tag, size) + b"\x00\x00"),
+                cleanup=((body + swallow.data_offset, wipe),),
+                carrier=PRIMARY,
+            )
+        except ValueError:  # the switch would cross a sector boundary
+            return None
+
     @staticmethod
     def _keep_or_clean(plan: EditPlan, tag: _id3.Tag) -> None:
         """Copy a tag other than the first, or rebuild it without its AIGC frames (dropping it
@@ -368,6 +438,21 @@ class Mp3Codec(CodecBase):
             if audio_confidence(data, after_tag=True, eof=eof) is not Confidence.STRONG:
                 add("no MPEG audio frame right after the ID3v2 tag", carrier=None)
         return out
+
+
+def _zeros(tag: _id3.Tag, start: int, n: int) -> bool:
+    """True when body bytes ``start..start+n`` fit the tag and are zero, and so is the byte
+    after them unless they end the body (readers then stop after the last new frame)."""
+    if start + n > tag.body_size:
+        return False
+    return not any(tag.read(start, min(n + 1, tag.body_size - start)))
+
+
+def _frame_size(tag: _id3.Tag, size: int) -> bytes:
+    """A frame size field: syncsafe in v2.4 (unless the tag uses plain integers), else plain."""
+    if tag.header.major == 4 and not tag.int_sizes:
+        return _id3.to_syncsafe(size)
+    return size.to_bytes(4, "big")
 
 
 def _add(plan: EditPlan, pieces: list[bytes | Span]) -> None:
