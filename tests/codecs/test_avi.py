@@ -263,6 +263,43 @@ def test_garbage_is_an_error_not_a_crash() -> None:
             aiglabel.label_bytes(b"RIFF\x10\x00\x00\x00AVI " + tail, REC)
 
 
+# --- crash-safe in-place patches (every crash point: tests/test_patch.py) -------------------
+
+
+@pytest.mark.parametrize("name", ["plain.avi", "info.avi", "old-label.avi"])
+def test_repeated_in_place_patches_use_the_junk_before_movi(name: str, tmp_path: Path) -> None:
+    path = tmp_path / name
+    original = (MEDIA / "avi" / name).read_bytes()
+    path.write_bytes(original)
+    kept = [e for e in info_entries(original) if e[0] != b"AIGC"]
+    patched = []
+    for n in range(3):
+        rec = record(f"avi-patch-{n}")
+        result = aiglabel.label(path, None, rec, in_place=True)
+        patched.append(result.patched)
+        data = path.read_bytes()
+        assert len(data) == len(original)
+        assert fixed(data) == fixed(original)
+        check_idx1(data)
+        entries = info_entries(data)
+        assert [v for k, v in entries if k == b"AIGC"] == [rec.to_json().encode() + b"\0"]
+        assert [e for e in entries if e[0] != b"AIGC"] == kept
+        with av.open(io.BytesIO(data)) as container:
+            assert container.metadata["AIGC"] == rec.to_json()
+        if result.patched:
+            assert result.bytes_written < 4096
+    assert patched[0]
+    assert decoded_av_frames(path.read_bytes()) == decoded_av_frames(original)
+
+
+def test_no_junk_means_no_patch_but_a_safe_rewrite(tmp_path: Path) -> None:
+    path = tmp_path / "n.avi"
+    path.write_bytes((MEDIA / "avi" / "no-junk.avi").read_bytes())
+    result = aiglabel.label(path, None, REC, in_place=True)
+    assert not result.patched
+    assert [lb.record for lb in aiglabel.read_labels(path)] == [REC]
+
+
 # --- interop ----------------------------------------------------------------------------------
 
 

@@ -30,17 +30,22 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from aiglabel._io import Source
+    from aiglabel._patch import PatchPlan
 
 __all__ = [
+    "JUNK_IDS",
     "Chunk",
     "Form",
     "Walk",
+    "fill_patch",
     "fourcc_text",
     "iter_chunks",
+    "junk_header",
     "make_chunk",
     "pad_byte",
     "read_form",
     "read_payload",
+    "swallow_patch",
     "u24le",
     "u32le",
 ]
@@ -257,3 +262,65 @@ def make_chunk(fourcc: bytes, payload: bytes) -> bytes:
         msg = f"{len(payload)}-byte payload does not fit a RIFF chunk"
         raise LimitExceededError(msg)
     return fourcc + u32le(len(payload)) + payload + pad_byte(len(payload))
+
+
+# --- crash-safe in-place patches through JUNK chunks (aiglabel._patch) ---------------------
+# Readers skip a JUNK chunk whatever it holds, so its payload is room a patch can prepare in.
+
+JUNK_IDS = (b"JUNK", b"junk")
+
+
+def junk_header(room: int) -> bytes | None:
+    """A ``JUNK`` header whose chunk fills exactly ``room`` bytes (pad byte included): ``b""``
+    for no room, ``None`` when ``room`` cannot be filled (1-7 bytes)."""
+    if room == 0:
+        return b""
+    if room < HEADER_SIZE:
+        return None
+    size = room - HEADER_SIZE - room % 2  # an odd size is followed by a pad byte
+    return b"JUNK" + u32le(size)
+
+
+def swallow_patch(old: Chunk, junk: Chunk, new: bytes, carrier: str) -> PatchPlan | None:
+    """Replace ``old`` by the chunk ``new`` through the ``JUNK`` chunk right after it.
+
+    Prepare writes ``new`` and a ``JUNK`` header for the rest into the JUNK payload; the
+    switch turns ``old``'s 8-byte header into a ``JUNK`` header swallowing its payload and the
+    old JUNK header; cleanup zeroes the old payload. Sizes of enclosing chunks never change.
+    ``None`` when the layout or the room does not allow it.
+    """
+    from aiglabel._patch import PatchPlan
+
+    if junk.fourcc not in JUNK_IDS or junk.offset != old.end or old.missing_pad:
+        return None
+    rest = junk_header(junk.end - junk.data_offset - len(new))
+    if rest is None or junk.missing_pad:
+        return None
+    try:
+        return PatchPlan(prepare=((junk.data_offset, new + rest),),
+                         switch=(old.offset, b"JUNK" + u32le(old.end - old.data_offset + 8)),
+                         cleanup=((old.data_offset, bytes(old.end - old.data_offset)),),
+                         carrier=carrier)
+    except ValueError:  # the switch would cross a sector boundary
+        return None
+
+
+def fill_patch(junk: Chunk, new: bytes, carrier: str) -> PatchPlan | None:
+    """Turn the ``JUNK`` chunk ``junk`` into the chunk ``new`` (plus a ``JUNK`` rest).
+
+    Prepare writes ``new``'s payload and a ``JUNK`` header for the rest into the JUNK payload;
+    the switch writes ``new``'s 8-byte header over the JUNK header. ``None`` when it does not
+    fit.
+    """
+    from aiglabel._patch import PatchPlan
+
+    if junk.fourcc not in JUNK_IDS or junk.missing_pad:
+        return None
+    rest = junk_header(junk.end - junk.offset - len(new))
+    if rest is None:
+        return None
+    try:
+        return PatchPlan(prepare=((junk.data_offset, new[HEADER_SIZE:] + rest),),
+                         switch=(junk.offset, new[:HEADER_SIZE]), carrier=carrier)
+    except ValueError:
+        return None

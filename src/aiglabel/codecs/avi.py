@@ -56,6 +56,8 @@ from aiglabel.registry import register
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from aiglabel._patch import PatchPlan
+
 FORM_TYPE, AVIX = b"AVI ", b"AVIX"
 LIST, JUNK, INFO, HDRL, MOVI = b"LIST", b"JUNK", b"INFO", b"hdrl", b"movi"
 AIGC = b"AIGC"
@@ -295,6 +297,38 @@ class AviCodec(CodecBase):
                 raise CarrierUnsupportedError(msg, path=src.name)
             append = (b"\x00" if chunks and chunks[-1].missing_pad else b"") + make(0)
         return self._assemble(src, layout, edits, nested, append, removed)
+
+    def plan_patch(self, src: Source, record: AIGCRecord) -> PatchPlan | None:
+        """Crash-safe in-place update through the ``JUNK`` chunk FFmpeg leaves before ``movi``
+        (``aiglabel._patch``).
+
+        ``[LIST INFO][JUNK]``: the new list (other entries copied) goes into the JUNK payload,
+        then the old list's header becomes a JUNK header swallowing it (cleanup zeroes it). No
+        ``INFO`` list: a JUNK chunk before ``movi`` becomes ``LIST INFO``. Other layouts
+        (labels in ``hdrl`` or in two lists, no JUNK, no room) are rewritten through a
+        temporary file.
+        """
+        layout = read_layout(src)
+        label = to_json(record)
+        if any(info.nested and info.labels() for info in layout.infos):
+            return None
+        top = [info for info in layout.infos if not info.nested]
+        labelled = [info for info in top if info.labels()]
+        if len(labelled) > 1 or any(len(info.labels()) > 1 for info in labelled):
+            return None
+        chunks, movi = layout.chunks, layout.movi()
+        primary = labelled[0] if labelled else (top[0] if top else None)
+        if primary is not None:
+            i = chunks.index(primary.chunk)
+            if i + 1 >= movi:
+                return None
+            return _riff.swallow_patch(primary.chunk, chunks[i + 1],
+                                       rebuild_info(src, primary, label), CARRIER)
+        new = rebuild_info(src, None, label)
+        for chunk in chunks[:movi]:
+            if (plan := _riff.fill_patch(chunk, new, CARRIER)) is not None:
+                return plan
+        return None
 
     @staticmethod
     def _assemble(src: Source, layout: Layout, edits: dict[int, tuple[int, bytes]],

@@ -192,20 +192,6 @@ def _id3_tag(src: Source, chunk: _riff.Chunk) -> tuple[_id3.Tag | None, str | No
     return _id3.try_read_tag(src, header, end=chunk.data_end)
 
 
-_JUNK = (b"JUNK", b"junk")
-
-
-def _junk_header(room: int) -> bytes | None:
-    """A JUNK header filling ``room`` bytes exactly (its pad byte included), ``b""`` for no
-    room, ``None`` when ``room`` cannot be filled (1-7 bytes, or negative)."""
-    if room == 0:
-        return b""
-    if room < 8:
-        return None
-    size = room - 8 if room % 2 == 0 else room - 9  # an odd size is followed by a pad byte
-    return b"JUNK" + struct.pack("<I", size)
-
-
 @register
 class WavCodec(CodecBase):
     """WAV: top-level ``AIGC`` chunk; reads LIST/INFO and ID3 chunk labels too."""
@@ -353,8 +339,6 @@ class WavCodec(CodecBase):
         ``AIGC``. The RIFF size never changes. Other layouts (RF64, labels in LIST/INFO or an
         id3 chunk, no room) are rewritten through a temporary file.
         """
-        from aiglabel._patch import PatchPlan
-
         layout = read_layout(src)
         if layout.ds64 is not None or layout.truncated:
             return None
@@ -362,41 +346,18 @@ class WavCodec(CodecBase):
             return None
         top = [c for c in layout.chunks if c.depth == 0]
         body = to_json(record).encode()
-        chunk = AIGC + struct.pack("<I", len(body)) + body + b"\x00" * (len(body) & 1)
+        chunk = _riff.make_chunk(AIGC, body)
         olds = [i for i, c in enumerate(top) if c.fourcc == AIGC]
-        try:
-            if len(olds) == 1:
-                old = top[olds[0]]
-                junk = top[olds[0] + 1] if olds[0] + 1 < len(top) else None
-                if junk is None or junk.fourcc not in _JUNK or junk.offset != old.end:
-                    return None
-                room = junk.end - junk.data_offset - len(chunk)
-                rest = _junk_header(room)
-                if rest is None:
-                    return None
-                return PatchPlan(
-                    prepare=((junk.data_offset, chunk + rest),),
-                    switch=(old.offset, b"JUNK" + struct.pack("<I", old.end - old.offset)),
-                    cleanup=((old.data_offset, bytes(old.end - old.data_offset)),),
-                    carrier=PRIMARY,
-                )
-            if olds:
-                return None
-            data_at = next((c.offset for c in top if c.fourcc == b"data"), layout.end)
-            for junk in top:
-                if junk.fourcc not in _JUNK or junk.offset > data_at:
-                    continue
-                room = junk.end - junk.offset - len(chunk)
-                rest = _junk_header(room)
-                if rest is None:
-                    continue
-                return PatchPlan(
-                    prepare=((junk.data_offset, chunk[8:] + rest),),
-                    switch=(junk.offset, chunk[:8]),
-                    carrier=PRIMARY,
-                )
-        except ValueError:  # the switch would cross a sector boundary
+        if len(olds) == 1:
+            after = top[olds[0] + 1] if olds[0] + 1 < len(top) else None
+            return None if after is None else _riff.swallow_patch(top[olds[0]], after, chunk,
+                                                                  PRIMARY)
+        if olds:
             return None
+        data_at = next((c.offset for c in top if c.fourcc == DATA), layout.end)
+        for junk in top:
+            if junk.offset < data_at and (plan := _riff.fill_patch(junk, chunk, PRIMARY)):
+                return plan
         return None
 
     def essence_parts(self, src: Source) -> Iterable[bytes | Span]:
