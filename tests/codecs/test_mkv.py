@@ -365,6 +365,81 @@ def test_metadata_lists_other_tags_not_the_label() -> None:
     assert all(m.key != "AIGC" for m in H.codec().metadata(Source.from_bytes(old)))
 
 
+# --- crash-safe in-place patches (every crash point: tests/test_patch.py) -------------------
+
+
+def _tags_el(data: bytes) -> El:
+    _, top = segment(data)
+    (tags,) = [el for el in top if el.id == TAGS]
+    return tags
+
+
+def test_copy_write_leaves_padding_after_the_label_without_a_tags_crc() -> None:
+    out = H.write((MEDIA / "mkv" / "plain.mkv").read_bytes(), REC)
+    kids = children(out, _tags_el(out).data_offset, _tags_el(out).end)
+    assert CRC32 not in [k.id for k in kids]
+    labelled = next(i for i, k in enumerate(kids) if k.id == TAG and is_label(k.raw))
+    assert kids[labelled + 1].id == _ebml.VOID
+    assert len(kids[labelled + 1].raw) == 1024
+    assert H.write(out, REC) == out  # idempotent with the padding
+
+
+@pytest.mark.parametrize("name", ["plain.mkv", "padded-label.mkv", "tags.mkv"])
+def test_repeated_in_place_patches_keep_tags_in_place(name: str, tmp_path: Path) -> None:
+    """A copy-mode write (or the fixture) leaves a Void after the labelled Tag; then each
+    in-place update writes a few hundred bytes, the Tags element keeps offset and size, the
+    SeekHead stays valid and FFmpeg reads the new label."""
+    original = (MEDIA / "mkv" / name).read_bytes()
+    path = tmp_path / name
+    path.write_bytes(original if name == "padded-label.mkv" else H.write(original, REC))
+    start = path.read_bytes()
+    tags = (_tags_el(start).offset, len(_tags_el(start).raw))
+    others = [s for s in simple_tags(start) if not is_label(s)]
+    for n in range(3):
+        rec = record(f"mkv-patch-{n}")
+        result = aiglabel.label(path, None, rec, in_place=True)
+        assert result.patched, n
+        assert result.bytes_written < 2048
+        data = path.read_bytes()
+        check_file(data)
+        assert len(data) == len(start)
+        assert (_tags_el(data).offset, len(_tags_el(data).raw)) == tags
+        assert [s for s in simple_tags(data) if not is_label(s)] == others
+        assert [lb.record for lb in aiglabel.read_labels(path)] == [rec]
+        assert aiglabel.inspect(path).status == "compliant"
+        with av.open(io.BytesIO(data)) as container:
+            assert container.metadata["AIGC"] == rec.to_json()
+    assert decoded_av_frames(path.read_bytes()) == decoded_av_frames(original)
+
+
+def test_a_void_in_unlabelled_tags_becomes_a_new_global_tag() -> None:
+    from aiglabel._patch import simulate
+
+    data = (MEDIA / "mkv" / "padded-label.mkv").read_bytes()
+    kids = children(data, _tags_el(data).data_offset, _tags_el(data).end)
+    label_tag = next(k for k in kids if k.id == TAG and is_label(k.raw))
+    # The labelled Tag voided in place: [track Tags][Void][Void 1 KiB], no label left.
+    data = (data[: label_tag.offset] + _ebml.void(len(label_tag.raw))
+            + data[label_tag.end :])
+    assert H.labels(data) == []
+    plan = H.codec().plan_patch(Source.from_bytes(data), REC)
+    assert plan is not None
+    assert len(plan.switch[1]) <= 10
+    for k in range(len(plan.steps) + 1):
+        state = simulate(data, plan, k)
+        check_file(state)
+        assert [lb.record for lb in H.labels(state)] == ([REC] if k > len(plan.prepare) else [])
+    with av.open(io.BytesIO(simulate(data, plan))) as container:
+        assert container.metadata["AIGC"] == REC.to_json()
+
+
+def test_patch_refused_where_it_cannot_be_crash_safe() -> None:
+    ffmpeg_made = (MEDIA / "mkv" / "old-label.mkv").read_bytes()  # Tags has a CRC-32, no Void
+    assert H.codec().plan_patch(Source.from_bytes(ffmpeg_made), REC) is None
+    assert H.codec().plan_patch(Source.from_bytes(
+        (MEDIA / "mkv" / "live.mkv").read_bytes()), REC) is None  # no Tags at all
+
+
 # --- header-only reading ----------------------------------------------------------------------
 
 

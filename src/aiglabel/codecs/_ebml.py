@@ -62,6 +62,7 @@ __all__ = [
     "read_uint",
     "uint_bytes",
     "void",
+    "void_header",
 ]
 
 EBML = 0x1A45DFA3  # RFC 8794 §11.2.1: the EBML header
@@ -330,12 +331,23 @@ def void(total: int) -> bytes:
     Raises:
         ValueError: ``total`` < 2.
     """
+    header = void_header(total)
+    return header + bytes(total - len(header))
+
+
+def void_header(total: int) -> bytes:
+    """The header (id and size field) of a Void element of exactly ``total`` bytes: a 1-byte
+    size field when it fits, else 8 bytes.
+
+    Raises:
+        ValueError: ``total`` < 2.
+    """
     if total < 2:
         msg = f"a Void element needs at least 2 bytes, not {total}"
         raise ValueError(msg)
     if total - 2 < 0x7F:  # id + 1-byte size
-        return element(VOID, bytes(total - 2), 1)
-    return element(VOID, bytes(total - 9), 8)  # id + 8-byte size
+        return encode_id(VOID) + encode_size(total - 2, 1)
+    return encode_id(VOID) + encode_size(total - 9, 8)  # id + 8-byte size
 
 
 def fill(parts: list[tuple[int, bytes]], room: int) -> bytes | None:

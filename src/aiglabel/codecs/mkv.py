@@ -32,6 +32,9 @@ Segment. The Segment size (when known) and the SeekHead's Tags entry are updated
 without room for a new entry keeps its old entries minus the one that would point at a Void.
 CRC-32 elements of rewritten masters are recomputed; a CRC-32 of the whole Segment is
 replaced by a Void. Other Tags elements lose only their AIGC SimpleTags (padded with a Void).
+The labelled Tags gets a Void of :data:`TAGS_PADDING` bytes right after the labelled Tag and no
+CRC-32, when that fits where it goes [project choice]: later updates then patch it in place,
+crash-safe, without moving the Tags (:mod:`._mkvpatch`). Planning lives in :mod:`._mkvwrite`.
 
 Reading walks the Segment's top-level element headers, seeking over every payload (Clusters
 included; an unknown-size Cluster is crossed by its block headers), and reads only the
@@ -58,6 +61,8 @@ from aiglabel.registry import register
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from aiglabel._patch import PatchPlan
+
 # RFC 9559 element ids (marker bits kept).
 SEGMENT, SEEKHEAD, SEEK, SEEK_ID, SEEK_POSITION = 0x18538067, 0x114D9B74, 0x4DBB, 0x53AB, 0x53AC
 INFO, TRACKS, CLUSTER, CUES = 0x1549A966, 0x1654AE6B, 0x1F43B675, 0x1C53BB6B
@@ -73,6 +78,7 @@ DOC_TYPES = ("matroska", "webm")
 _LEVEL1 = frozenset({SEEKHEAD, INFO, TRACKS, CLUSTER, CUES, CHAPTERS, ATTACHMENTS, TAGS,
                      SEGMENT, _ebml.EBML})
 CARRIER = "mkv:SimpleTag:AIGC"
+TAGS_PADDING = 1024  # Void after the labelled Tag: room for in-place updates [project choice]
 _TAGS_ID = _ebml.encode_id(TAGS)
 
 
@@ -249,7 +255,7 @@ def simple_tag(label_json: str) -> bytes:
                          + _ebml.element(TAG_STRING, label_json.encode("utf-8")))
 
 
-def _rebuild_tag(block: TagsBlock, tag: Tag, insert: bytes | None) -> bytes | None:
+def rebuild_tag(block: TagsBlock, tag: Tag, insert: bytes | None) -> bytes | None:
     """A Tag's payload without AIGC SimpleTags, the first one replaced by ``insert`` (or
     ``insert`` appended); ``None`` when no SimpleTag would be left (a Tag needs one)."""
     labels = {s.element for s in tag.labels()}
@@ -266,28 +272,38 @@ def _rebuild_tag(block: TagsBlock, tag: Tag, insert: bytes | None) -> bytes | No
     return _ebml.master(out, crc=crc) if left else None
 
 
-def rebuild_tags(block: TagsBlock | None, insert: bytes | None) -> bytes:
+def rebuild_tags(block: TagsBlock | None, insert: bytes | None, *, padding: int = 0) -> bytes:
     """A Tags payload with every AIGC SimpleTag removed and ``insert`` (a SimpleTag) added to
     the global Tag that held the label, else the first plain global Tag, else a new Tag with
     empty Targets at the end. Other bytes are kept as they are; CRC-32 is recomputed.
-    ``b""`` means no Tag is left."""
+    ``b""`` means no Tag is left.
+
+    With ``padding`` (and ``insert``), a Void of that many bytes follows the labelled Tag --
+    room for crash-safe in-place updates (:mod:`._mkvpatch`) -- old Voids are dropped, and
+    the Tags gets no CRC-32, which such an update would make stale."""
+    if not insert:
+        padding = 0
+    pad = [_ebml.void(padding)] if padding else []
     if block is None:
-        return _ebml.element(TAG, _ebml.element(TARGETS, b"") + insert) if insert else b""
+        if not insert:
+            return b""
+        return _ebml.element(TAG, _ebml.element(TARGETS, b"") + insert) + b"".join(pad)
     plain = [t for t in block.tags if t.plain_global]
     host = next((t for t in plain if t.labels()), plain[0] if plain else None) if insert else None
     out: list[bytes] = []
     by_element = {t.element: t for t in block.tags}
     for c in block.children:
         tag = by_element.get(c)
-        if c.id == _ebml.CRC32:
+        if c.id == _ebml.CRC32 or (padding and c.id == _ebml.VOID):
             continue
         if tag is None or (tag is not host and not tag.labels()):
             out.append(block.payload[c.offset : c.end])
-        elif payload := _rebuild_tag(block, tag, insert if tag is host else None):
+        elif payload := rebuild_tag(block, tag, insert if tag is host else None):
             out.append(_ebml.element(TAG, payload))
+            out += pad if tag is host else []
     if insert is not None and host is None:
-        out.append(_ebml.element(TAG, _ebml.element(TARGETS, b"") + insert))
-    crc = any(c.id == _ebml.CRC32 for c in block.children)
+        out += [_ebml.element(TAG, _ebml.element(TARGETS, b"") + insert), *pad]
+    crc = not padding and any(c.id == _ebml.CRC32 for c in block.children)
     return _ebml.master(out, crc=crc) if out else b""
 
 
@@ -318,139 +334,6 @@ def read_seekhead(src: Source, el: Element, budget: Budget) -> SeekHead:
         pos = fields.get(SEEK_POSITION)
         entries.append((c, fields.get(SEEK_ID, b""), None if pos is None else _ebml.read_uint(pos)))
     return SeekHead(payload, tuple(children), tuple(entries))
-
-
-def _seek(position: int) -> bytes:
-    return _ebml.element(SEEK, _ebml.element(SEEK_ID, _TAGS_ID)
-                         + _ebml.element(SEEK_POSITION, _ebml.uint_bytes(position)))
-
-
-def rebuild_seekhead(head: SeekHead, stale: set[int], new_pos: int | None, *, add: bool) -> bytes:
-    """The SeekHead payload with Tags entries at ``stale`` positions moved to ``new_pos`` (the
-    first one) or dropped, and an entry for ``new_pos`` added when ``add`` and none lists it."""
-    out: list[bytes] = []
-    had_crc = False
-    listed = False
-    by_child = {c: (sid, p) for c, sid, p in head.entries}
-    for c in head.children:
-        if c.id == _ebml.CRC32:
-            had_crc = True
-            continue
-        sid, pos = by_child.get(c, (b"", None))
-        if sid == _TAGS_ID and pos in stale:
-            if new_pos is not None and not listed:
-                out.append(_seek(new_pos))
-                listed = True
-            continue
-        listed = listed or (sid == _TAGS_ID and pos == new_pos)
-        out.append(head.payload[c.offset : c.end])
-    if add and new_pos is not None and not listed:
-        out.append(_seek(new_pos))
-    return _ebml.master(out, crc=had_crc)
-
-
-# --- writing -------------------------------------------------------------------------------
-
-
-class _Writer:
-    """Plans one label write over a :class:`Layout` (see the module docstring)."""
-
-    def __init__(self, src: Source, layout: Layout, budget: Budget) -> None:
-        self.src = src
-        self.layout = layout
-        self.kids = layout.children
-        self.edit = _ebml.Siblings(layout.children)
-        self.append = b""
-        self.stale: set[int] = set()  # SeekPositions of Tags elements that became Voids
-        self.new_pos: int | None = None
-        self.heads = {i: read_seekhead(src, el, budget)
-                      for i, el in enumerate(self.kids) if el.id == SEEKHEAD}
-        self.rebuilt_head: int | None = None
-
-    def _voided(self, i: int) -> None:
-        self.edit.put(i, i + 1, _ebml.void(self.kids[i].span))
-        self.stale.add(self.layout.rel(self.kids[i].offset))
-
-    def shrink(self, i: int, payload: bytes) -> None:
-        """Rewrite ``kids[i]`` (a Tags) in its own bytes; an empty payload leaves a Void."""
-        if not payload:
-            self._voided(i)
-        elif not self.edit.fit(i, i + 1, [(TAGS, payload)]):
-            msg = f"cannot rewrite the Tags element at byte {self.kids[i].offset} in place"
-            raise LimitExceededError(msg, path=self.src.name)
-
-    def place(self, i: int | None, payload: bytes) -> None:
-        """Write the labelled Tags: in place, in padding before the Clusters, or at the end."""
-        if i is not None:
-            stop = self.edit.run_end(i)
-            if self.edit.fit(i, stop, [(TAGS, payload)]):
-                return
-            if stop == len(self.kids):  # the last element: it may grow
-                self.edit.put(i, stop, _ebml.element(TAGS, payload))
-                return
-            self._voided(i)
-        for start, stop in self.edit.void_runs(self.layout.first_cluster()):
-            if self._into_run(start, stop, payload):
-                return
-        self.new_pos = self.layout.rel(self.layout.segment.end)
-        self.append = _ebml.element(TAGS, payload)
-
-    def _into_run(self, a: int, stop: int, payload: bytes) -> bool:
-        s = a - 1
-        if s in self.heads and not self.edit.covered(s):
-            # [SeekHead'][Tags'][Void]: the SeekHead's size decides where the Tags starts.
-            start = self.layout.rel(self.kids[s].offset)
-            pos, head, settled = start, b"", False
-            for _ in range(4):
-                head = rebuild_seekhead(self.heads[s], self.stale, pos, add=True)
-                nxt = start + len(_ebml.element(SEEKHEAD, head))
-                settled, pos = nxt == pos, nxt
-                if settled:
-                    break
-            if not settled or not self.edit.fit(s, stop, [(SEEKHEAD, head), (TAGS, payload)]):
-                return False
-            self.new_pos, self.rebuilt_head = pos, s
-            return True
-        if not self.edit.fit(a, stop, [(TAGS, payload)]):
-            return False
-        self.new_pos = self.layout.rel(self.kids[a].offset)
-        return True
-
-    def fix_seekheads(self) -> None:
-        """Point the SeekHeads' Tags entries at the new Tags; without room, only drop the
-        entries that would point at a Void. Only the first SeekHead gains an entry."""
-        add = self.rebuilt_head is None
-        for s, head in self.heads.items():
-            if s == self.rebuilt_head or self.edit.covered(s):
-                continue
-            for attempt in (self.new_pos, None):
-                payload = rebuild_seekhead(head, self.stale, attempt, add=add)
-                if payload == head.payload or self.edit.fit(s, self.edit.run_end(s),
-                                                             [(SEEKHEAD, payload)]):
-                    break
-            add = False
-
-    def plan(self, carrier: str, removed: list[str]) -> EditPlan:
-        """Assemble the output: Segment header, edited children, appended Tags, the rest."""
-        kids = self.kids
-        if (self.edit.edits or self.append) and kids and kids[0].id == _ebml.CRC32:
-            self.edit.put(0, 1, _ebml.void(kids[0].span))  # a whole-Segment CRC goes stale
-        body = EditPlan()
-        self.edit.emit(body)
-        body.add(self.append)
-        seg = self.layout.segment
-        if seg.unknown:
-            header = self.src.read_at(seg.offset, seg.header_size)
-        else:
-            size = body.output_size
-            width = seg.size_width if size < (1 << (7 * seg.size_width)) - 1 else None
-            header = _ebml.encode_id(SEGMENT) + _ebml.encode_size(size, width)
-        plan = EditPlan(carrier=carrier, removed=removed)
-        plan.copy(0, seg.offset)
-        plan.add(header)
-        plan.pieces.extend(body.pieces)
-        plan.copy(seg.end, self.src.size)  # data after the Segment is kept as it is
-        return plan
 
 
 # --- the codec -----------------------------------------------------------------------------
@@ -517,7 +400,9 @@ class MkvCodec(CodecBase):
         labelled = [b for b in blocks if b.has_label()]
         primary = labelled[0] if labelled else (blocks[0] if blocks else None)
         insert = simple_tag(to_json(record))
-        writer = _Writer(src, layout, budget)
+        from aiglabel.codecs._mkvwrite import Writer
+
+        writer = Writer(src, layout, budget)
         removed: list[str] = []
         for block in blocks:
             names = [f"mkv:SimpleTag:{s.name}" for t in block.tags for s in t.labels()]
@@ -527,12 +412,21 @@ class MkvCodec(CodecBase):
             if names:
                 removed.extend(names)
                 writer.shrink(kid[block.element.offset], rebuild_tags(block, None))
-        payload = rebuild_tags(primary, insert)
-        if primary is None or payload != primary.payload:
+        payloads = (rebuild_tags(primary, insert, padding=TAGS_PADDING),
+                    rebuild_tags(primary, insert))
+        if primary is None or primary.payload not in payloads:
             where = None if primary is None else kid[primary.element.offset]
-            writer.place(where, payload)
+            writer.place(where, payloads)
         writer.fix_seekheads()
         return writer.plan(CARRIER, removed)
+
+    def plan_patch(self, src: Source, record: AIGCRecord) -> PatchPlan | None:
+        """Crash-safe in-place update through the Void the writer leaves after the labelled
+        Tag (:mod:`aiglabel.codecs._mkvpatch`); ``None`` when the layout has no room."""
+        from aiglabel.codecs._mkvpatch import plan_tags_patch
+
+        layout, blocks, _ = self._blocks(src)
+        return plan_tags_patch(layout, blocks, simple_tag(to_json(record)))
 
     def essence_parts(self, src: Source) -> Iterable[bytes | Span]:
         for el in read_layout(src).children:
