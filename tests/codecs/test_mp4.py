@@ -239,14 +239,19 @@ def test_moov_last_rewrites_only_moov() -> None:
     assert item == box(b"data", struct.pack(">II", 1, 0) + RECORD.to_json().encode())
 
 
-def test_faststart_shifts_chunk_offsets() -> None:
+def test_faststart_shifts_chunk_offsets_and_leaves_padding() -> None:
     data = fx("faststart.mp4")
     out = write(data)
     growth = len(out) - len(data)
-    assert growth > 8  # the 8-byte free box after moov cannot take it
+    # The 8-byte free box after moov cannot take the label: it is replaced by one of at
+    # least 1 KiB, sized so that the media moves by a multiple of 4 KiB.
+    assert growth % 4096 == 0
     assert top(out) == [b"ftyp", b"moov", b"free", b"mdat"]
+    assert children(out, 0, len(out))[2][2] >= 1024
     assert mdat_offset(out) == mdat_offset(data) + growth
     assert chunk_offsets(out) == [[v + growth for v in t] for t in chunk_offsets(data)]
+    # That padding lets the next in-place update patch only the changed bytes.
+    assert Mp4Codec().plan_patch(Source.from_bytes(out), OTHER) is not None
 
 
 def test_free_box_after_moov_absorbs_the_label() -> None:
@@ -308,11 +313,14 @@ def test_shrinking_moov_keeps_media_in_place(base: bytes, layout: list[bytes]) -
     assert chunk_offsets(out) == chunk_offsets(data)
 
 
-def test_small_shrink_without_padding_shifts_back() -> None:
+def test_small_shrink_is_taken_by_the_padding_a_growth_left() -> None:
     base = simple_movie()
     long = write(base, record("abcd"))
+    assert top(long) == [b"ftyp", b"moov", b"free", b"mdat"]
+    assert (mdat_offset(long) - mdat_offset(base)) % 4096 == 0
     out = write(long, record("abc"))  # 2 bytes shorter (ProduceID and PropagateID)
-    assert len(out) == len(long) - 2
+    assert len(out) == len(long)
+    assert mdat_offset(out) == mdat_offset(long)
     assert chunk_offsets(out) == [[mdat_offset(out)]]
 
 

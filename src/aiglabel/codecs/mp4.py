@@ -41,7 +41,10 @@ by ``d`` and bytes follow it:
    inside ``moov`` (its children, then ``udta``/``meta`` children) shrinks by ``d`` (or is
    dropped when exactly ``d``; grows when ``d`` < 0), so no media byte moves;
 2. a shrink of 8 bytes or more with no padding leaves a new ``free`` box after ``moov``;
-3. otherwise every absolute offset at or after the old ``moov`` end moves by ``d``: ``stco``
+3. otherwise a ``free`` box of at least :data:`MOOV_PADDING` bytes follows the new ``moov``
+   (room for later crash-safe in-place updates, :mod:`._mp4patch`; sized so that the media
+   moves by a multiple of 4 KiB), and every absolute offset at or after the old ``moov`` end
+   moves by ``d`` plus that box: ``stco``
    (converted to ``co64`` when a value passes 32 bits), ``co64`` and ``saio`` in every ``stbl``,
    ``tfhd`` explicit base data offsets in each ``moof`` and ``tfra`` ``moof`` offsets in ``mfra``.
    An ``iloc`` anywhere in ``moov``, a top-level ``meta``, a ``sidx`` before ``moov`` or a
@@ -102,6 +105,7 @@ _FOREIGN_BRANDS = frozenset({b"crx ", b"jp2 ", b"jpx ", b"jpm ", b"jxl "})
 # First boxes of a QuickTime file without ftyp (Apple QTFF "Overview of QTFF").
 _QT_FIRST = frozenset({b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"})
 _FREE = (b"free", b"skip")
+MOOV_PADDING = 1024  # least free space left after a moov that had to grow [project choice]
 U32_MAX = 0xFFFFFFFF
 
 Patch = tuple[int, bytes]  # same-length overwrite at an absolute offset
@@ -354,11 +358,19 @@ def _tfra_patches(src: Source, box: Box, lay: _Layout, delta: int) -> list[Patch
     return patches
 
 
+def _padding(growth: int) -> int:
+    """Size of the ``free`` box after a grown ``moov``: at least :data:`MOOV_PADDING`, and the
+    media moves by a multiple of 4 KiB (its page alignment kept)."""
+    return MOOV_PADDING + (-(growth + MOOV_PADDING)) % 4096
+
+
 def _shift(
     src: Source, buf: Buffer, root: _mp4meta.Node, lay: _Layout
-) -> tuple[bytes, list[Patch]]:
-    """Move every absolute offset after ``moov`` by the growth; return the new moov and the
-    patches outside it (module docstring, step 3)."""
+) -> tuple[bytes, list[Patch], int]:
+    """Move every absolute offset after ``moov`` by the growth plus a ``free`` box after
+    ``moov`` (room for later in-place updates, :mod:`._mp4patch`), which replaces a too small
+    one there. Return the new moov with that box, the patches outside it and where copying
+    the source resumes (module docstring, step 3)."""
     nodes = list(root.walk())
     if any(n.box.type == b"iloc" for n in nodes) or any(b.type == b"meta" for b in lay.top) or any(
             b.type == b"sidx" and b.offset < lay.moov.offset for b in lay.top):
@@ -367,21 +379,27 @@ def _shift(
         raise CarrierUnsupportedError(msg, path=src.name)
     tables = [n for n in nodes if n.box.type in (b"stco", b"co64", b"saio")
               and n.parent is not None and n.parent.box.type == b"stbl"]
-    delta = len(_mp4meta.encode(buf, root)) - lay.moov.size
+    i = lay.top.index(lay.moov)
+    old_free = lay.top[i + 1] if i + 1 < len(lay.top) and lay.top[i + 1].type in _FREE \
+        and lay.top[i + 1].size <= U32_MAX else None
+    resume = old_free.end if old_free is not None else lay.moov.end
+    growth = len(_mp4meta.encode(buf, root)) - (resume - lay.moov.offset)
     wide: set[int] = set()  # stco boxes turned into co64 (sticky, so the loop settles)
     for _ in range(len(tables) + 2):
+        delta = growth + _padding(growth)
         for t in tables:
             t.new = _offset_table(buf, t, lay, delta, t.box.offset in wide)
             if t.box.type == b"stco" and t.new[4:8] == b"co64":
                 wide.add(t.box.offset)
         new_moov = _mp4meta.encode(buf, root)
-        if len(new_moov) - lay.moov.size == delta:
+        if len(new_moov) - (resume - lay.moov.offset) == growth:
             break
-        delta = len(new_moov) - lay.moov.size  # co64 conversion grew moov again
+        growth = len(new_moov) - (resume - lay.moov.offset)  # co64 conversion grew moov
     else:  # pragma: no cover - each round converts at least one more table
         msg = "chunk offsets do not settle"
         raise CorruptFileError(msg, path=src.name)
-    return new_moov, _fragment_patches(src, lay, delta)
+    padded = new_moov + _free_box(b"free", _padding(growth))
+    return padded, _fragment_patches(src, lay, delta), resume
 
 
 def _copy(plan: EditPlan, start: int, end: int, patches: list[Patch]) -> None:
@@ -542,7 +560,7 @@ class Mp4Codec(CodecBase):
             elif delta <= -8:
                 tail = [_free_box(b"free", -delta)]
             else:
-                new_moov, more = _shift(src, buf, root, lay)
+                new_moov, more, resume = _shift(src, buf, root, lay)
                 patches += more
         plan = EditPlan(carrier=CARRIER, removed=removed)
         _copy(plan, 0, moov.offset, patches)
