@@ -50,10 +50,8 @@ def test_simulate_prefixes() -> None:
     assert len(full) == len(DATA)
 
 
-def test_apply_orders_writes_and_syncs_between_phases(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "f.bin"
-    path.write_bytes(DATA)
+def _record_io(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record apply_patch's pwrite offsets (``w<offset>``) and fsyncs (``sync``) in order."""
     events: list[str] = []
     real_pwrite, real_fsync = os.pwrite, os.fsync
 
@@ -67,6 +65,14 @@ def test_apply_orders_writes_and_syncs_between_phases(tmp_path: Path,
 
     monkeypatch.setattr(_patch.os, "pwrite", pwrite)
     monkeypatch.setattr(_patch.os, "fsync", fsync)
+    return events
+
+
+def test_apply_orders_writes_and_syncs_between_phases(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(DATA)
+    events = _record_io(monkeypatch)
     assert apply_patch(path, plan(), expected_size=len(DATA)) == plan().bytes_written
     assert events == ["w1024", "w1500", "sync", "w8", "sync", "w100", "sync"]
     assert path.read_bytes() == simulate(DATA, plan())
@@ -91,6 +97,22 @@ def test_a_failed_write_leaves_a_prefix_state(tmp_path: Path, monkeypatch: pytes
     with pytest.raises(OutputError, match="keeps a complete label"):
         apply_patch(path, plan(), expected_size=len(DATA))
     assert path.read_bytes() == simulate(DATA, plan(), fail_at)
+
+
+def test_append_is_written_and_synced_first(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(DATA)
+    grown = PatchPlan(prepare=((len(DATA) + 4, b"LABEL"),), switch=(0, b"SWCH"),
+                      append=(len(DATA), b"FREE" + bytes(12)))
+    events = _record_io(monkeypatch)
+    assert grown.switch_step == 2
+    apply_patch(path, grown, expected_size=len(DATA))
+    assert events == [f"w{len(DATA)}", "sync", f"w{len(DATA) + 4}", "sync", "w0", "sync"]
+    assert path.read_bytes() == simulate(DATA, grown)
+    assert path.read_bytes()[len(DATA):] == b"FREELABEL" + bytes(7)
+    with pytest.raises(ValueError, match="beyond the end"):
+        simulate(DATA, PatchPlan(prepare=((len(DATA) + 1, b"x"),), switch=(0, b"y")))
 
 
 def test_a_changed_file_is_left_alone(tmp_path: Path) -> None:
@@ -128,7 +150,7 @@ def test_every_crash_point_leaves_old_or_new_label(path: Path) -> None:
     assert patch is not None
     frames = decoded_frames(data)
     essence = codec.essence_digest(Source.from_bytes(data, path.name))
-    switch_step = len(patch.prepare)
+    switch_step = patch.switch_step
     for k in range(len(patch.steps) + 1):
         state = simulate(data, patch, k)
         src = Source.from_bytes(state, path.name)
@@ -137,7 +159,8 @@ def test_every_crash_point_leaves_old_or_new_label(path: Path) -> None:
         assert labels == expected, f"after {k} of {len(patch.steps)} writes"
         assert codec.essence_digest(Source.from_bytes(state, path.name)) == essence
         assert decoded_frames(state) == frames
-    assert patch.end() <= len(data)
+    assert patch.end() <= len(data) + (len(patch.append[1]) if patch.append else 0)
+    assert patch.append is None or patch.append[0] == len(data)
 
 
 @pytest.mark.parametrize("path", PATCHABLE, ids=[fixture_id(p) for p in PATCHABLE])

@@ -5,6 +5,8 @@ temporary file and renames it: safe, but it rewrites gigabytes to change a few h
 When a container has room for the new label in padding (ID3 padding, a FLAC PADDING block, an
 MP4 ``free`` box, an MKV ``Void``), a codec can instead return a :class:`PatchPlan`:
 
+0. an optional **append** adds bytes at the end of the file that readers skip (an MP4
+   ``free`` box after a final ``moov``), so a later write can pull them into the structure;
 1. **prepare** writes land only in bytes no reader interprets (inside padding), so the file
    still plays and still carries the old label however many of them reached the disk;
 2. one small **switch** write (at most :data:`SWITCH_MAX` bytes, inside one 512-byte sector,
@@ -12,8 +14,8 @@ MP4 ``free`` box, an MKV ``Void``), a codec can instead return a :class:`PatchPl
 3. optional **cleanup** writes wipe bytes the switch left unreferenced (e.g. the old label's
    text, now inside padding); the file is already complete before them.
 
-``fsync`` separates the three phases, so a crash at any point leaves the old or the new label,
-never both or neither. The file's size never changes.
+``fsync`` separates the phases, so a crash at any point leaves the old or the new label,
+never both or neither. The file's size changes only by the append.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class PatchPlan:
         cleanup: writes to bytes the switch made unreferenced.
         carrier: the carrier the new label is in.
         removed: carriers whose label the switch retired.
+        append: ``(offset, bytes)`` written first at the end of the file (``offset`` is the
+            file's size), or ``None``.
     """
 
     prepare: tuple[tuple[int, bytes], ...]
@@ -50,6 +54,7 @@ class PatchPlan:
     cleanup: tuple[tuple[int, bytes], ...] = ()
     carrier: str = ""
     removed: tuple[str, ...] = ()
+    append: tuple[int, bytes] | None = None
 
     def __post_init__(self) -> None:
         offset, data = self.switch
@@ -62,8 +67,14 @@ class PatchPlan:
 
     @property
     def steps(self) -> list[tuple[int, bytes]]:
-        """Every write in order: prepare, switch, cleanup."""
-        return [*self.prepare, self.switch, *self.cleanup]
+        """Every write in order: append, prepare, switch, cleanup."""
+        return [*([self.append] if self.append else []), *self.prepare, self.switch,
+                *self.cleanup]
+
+    @property
+    def switch_step(self) -> int:
+        """How many writes come before the switch (the label changes after that many + 1)."""
+        return len(self.prepare) + (1 if self.append else 0)
 
     @property
     def bytes_written(self) -> int:
@@ -82,6 +93,9 @@ def simulate(data: bytes, plan: PatchPlan, steps: int | None = None) -> bytes:
     """
     out = bytearray(data)
     for offset, chunk in plan.steps[: len(plan.steps) if steps is None else steps]:
+        if offset > len(out):
+            msg = f"write at {offset} beyond the end ({len(out)})"
+            raise ValueError(msg)
         out[offset : offset + len(chunk)] = chunk
     return bytes(out)
 
@@ -100,7 +114,7 @@ def apply_patch(path: Path, plan: PatchPlan, *, expected_size: int) -> int:
         path: the file, as planned.
         plan: the writes.
         expected_size: the size the plan was made for; a file that changed size since is
-            left alone.
+            left alone. The plan's append goes there.
 
     Returns:
         The number of bytes written.
@@ -116,9 +130,14 @@ def apply_patch(path: Path, plan: PatchPlan, *, expected_size: int) -> int:
         raise OutputError(msg, path=str(path)) from exc
     try:
         size = os.fstat(fd).st_size
-        if size != expected_size or plan.end() > size:
+        grown = size + (len(plan.append[1]) if plan.append else 0)
+        if size != expected_size or plan.end() > grown or (
+                plan.append is not None and plan.append[0] != size):
             msg = "the file changed while it was being labelled; nothing was written"
             raise OutputError(msg, path=str(path))
+        if plan.append is not None:
+            _pwrite_all(fd, plan.append[1], plan.append[0])
+            os.fsync(fd)
         for offset, data in plan.prepare:
             _pwrite_all(fd, data, offset)
         os.fsync(fd)

@@ -867,3 +867,30 @@ def test_in_place_patch_through_free_box_twice(tmp_path: Path) -> None:
     assert decoded_av_frames(path.read_bytes()) == decoded_av_frames(original)
     assert aiglabel.essence_digest(path) == aiglabel.essence_digest(MEDIA / "mp4" /
                                                                       "free-padding.mp4")
+
+
+def test_in_place_patch_with_moov_last_appends_room_once(tmp_path: Path) -> None:
+    """moov last (ffmpeg's default): the first in-place update appends a free box of the new
+    udta plus 1 KiB, pulls it into moov and switches to the new udta; the next updates patch
+    inside that room without growing the file (two of this size; then a rewrite through a
+    temporary file, still correct). The media never moves."""
+    path = tmp_path / "last.mp4"
+    original = fx("plain.mp4")
+    path.write_bytes(original)
+    sizes, patched = [], []
+    for n in range(4):
+        rec = record(f"last-{n}", propagator="001191110108MA01ABCD842PLAT",
+                     propagate_id=f"p-{n}")
+        result = aiglabel.label(path, None, rec, in_place=True)
+        patched.append(result.patched)
+        data = path.read_bytes()
+        sizes.append(len(data))
+        assert top(data)[-1] == b"moov"
+        assert mdat_offset(data) == mdat_offset(original)
+        assert chunk_offsets(data) == chunk_offsets(original)
+        assert [lb.record for lb in aiglabel.read_labels(path)] == [rec]
+        assert ffmpeg_tags(data)["AIGC"] == rec.to_json()
+    assert patched == [True, True, True, False]
+    assert sizes[0] - len(original) < 2048
+    assert sizes[1:3] == sizes[:1] * 2  # the first update's room serves the next two
+    assert decoded_av_frames(path.read_bytes()) == decoded_av_frames(original)

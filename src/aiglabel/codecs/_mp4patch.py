@@ -1,4 +1,4 @@
-"""Crash-safe in-place MP4 label updates through a ``free`` box after ``moov``.
+"""Crash-safe in-place MP4 label updates through a ``free`` box after (or appended to) ``moov``.
 
 Applies when ``moov`` (8-byte header) is directly followed by a top-level ``free``/``skip``
 box with room for the new ``udta``, the label lives (or will live) in a ``udta`` that is the
@@ -13,6 +13,9 @@ offset changes. The writes (see :mod:`aiglabel._patch`)::
     cleanup   zero the old udta's payload
 
 Without an old ``udta`` the switch turns the ``free`` child's own header into the new udta's.
+When ``moov`` is the last box (QuickTime's and ffmpeg's default layout), the ``free`` box is
+first appended at the end of the file (the new udta plus :data:`mp4.MOOV_PADDING` bytes, then
+fsync): the file grows by that much once, and later updates reuse the room inside ``moov``.
 Every prefix of these writes leaves a playable file with the old or the new label.
 """
 
@@ -55,18 +58,22 @@ def plan_moov_patch(src: Source, record: AIGCRecord) -> PatchPlan | None:
     inner = (children[-1] if children and children[-1].type in _FREE
              and children[-1].header_size == 8 else None)
     grow: list[tuple[int, bytes]] = []
+    room: int | None
     if inner is not None:
         room_at, room = inner.offset, inner.size
         body = children[:-1]
     else:
         index = lay.top.index(moov)
-        if index + 1 >= len(lay.top):
+        if index + 1 < len(lay.top):
+            free = lay.top[index + 1]
+            if free.type not in _FREE or free.header_size != 8 or moov.size + free.size > _U32:
+                return None
+            room_at, room = moov.end, free.size
+            grow = [(moov.offset, struct.pack(">I", moov.size + free.size))]
+        elif moov.end == src.size:
+            room_at, room = moov.end, None  # moov last: a free box is appended first
+        else:
             return None
-        free = lay.top[index + 1]
-        if free.type not in _FREE or free.header_size != 8 or moov.size + free.size > _U32:
-            return None
-        room_at, room = moov.end, free.size
-        grow = [(moov.offset, struct.pack(">I", moov.size + free.size))]
         body = children
     data = src.read_metadata(moov.offset, moov.size, "moov box")
     buf = Buffer(data, moov.offset, src.name)
@@ -79,9 +86,9 @@ def plan_moov_patch(src: Source, record: AIGCRecord) -> PatchPlan | None:
     cut = (last.offset if has_udta and last is not None else room_at) - moov.offset
     keep_end = room_at - moov.offset  # bytes of the old moov the new one must repeat up to cut
     if inner is not None:
-        if new[len(new) - room:] != data[keep_end:]:
+        if new[len(new) - inner.size:] != data[keep_end:]:
             return None  # the inner free box was edited: not a patch
-        tail = new[cut : len(new) - room]
+        tail = new[cut : len(new) - inner.size]
     else:
         tail = new[cut:]
     # Only the trailing udta may change (bytes 0-3, moov's size, always do).
@@ -89,6 +96,13 @@ def plan_moov_patch(src: Source, record: AIGCRecord) -> PatchPlan | None:
         return None
     if struct.unpack(">I", tail[:4])[0] != len(tail):
         return None
+    append = None
+    if room is None:
+        room = len(tail) + (8 if has_udta else 0) + mp4.MOOV_PADDING
+        if moov.size + room > _U32:
+            return None
+        append = (src.size, _box_header(room, b"free") + bytes(room - 8))
+        grow = [(moov.offset, struct.pack(">I", moov.size + room))]
     try:
         if has_udta:
             rest = room - 8 - len(tail)
@@ -105,6 +119,7 @@ def plan_moov_patch(src: Source, record: AIGCRecord) -> PatchPlan | None:
                 cleanup=((at + 8, bytes(old_size - 8)),) if old_size > 8 else (),
                 carrier=mp4.CARRIER,
                 removed=tuple(removed),
+                append=append,
             )
         rest = room - len(tail)
         if rest < 0 or 0 < rest < 8:
@@ -113,6 +128,6 @@ def plan_moov_patch(src: Source, record: AIGCRecord) -> PatchPlan | None:
         if rest:
             prepare.append((room_at + len(tail), _box_header(rest, b"free")))
         return PatchPlan(prepare=tuple(prepare), switch=(room_at, tail[:8]),
-                         carrier=mp4.CARRIER, removed=tuple(removed))
+                         carrier=mp4.CARRIER, removed=tuple(removed), append=append)
     except ValueError:  # the switch would cross a sector boundary: rewrite instead
         return None
