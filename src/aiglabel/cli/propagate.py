@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path  # noqa: TC003  (typer reads the annotations at run time)
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -32,13 +32,17 @@ from aiglabel.cli._common import (
 )
 from aiglabel.errors import InvalidLabelError, OutputError
 from aiglabel.gb45438 import AIGCRecord, new_produce_id
-from aiglabel.verify.propagate import PropagateResult, propagate
+
+if TYPE_CHECKING:
+    from aiglabel.verify.propagate import PropagateResult
 
 __all__ = ["propagate_command"]
 
 
 def _propagate_one(src: Path, dst: Path | None, *, platform: str, propagate_id: str | None,
                    declared: bool, in_place: bool, overwrite: bool) -> PropagateResult:
+    from aiglabel.verify.propagate import propagate  # the verifier loads only when used
+
     call = functools.partial(propagate, src, platform=platform, propagate_id=propagate_id,
                              declared=declared, overwrite=overwrite)
     if in_place or dst is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path  # noqa: TC003  (typer reads the annotations at run time)
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -60,6 +59,8 @@ def _reports(jobs: Sequence[Job], declared: bool, workers: int) -> Iterator[dict
         for path in paths:
             yield _verify_one(path, declared)
         return
+    from concurrent.futures import ProcessPoolExecutor  # only here: it costs start-up time
+
     chunk = max(1, min(64, len(paths) // (workers * 8)))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         yield from pool.map(_verify_one, paths, [declared] * len(paths), chunksize=chunk)
