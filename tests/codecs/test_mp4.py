@@ -872,8 +872,8 @@ def test_in_place_patch_through_free_box_twice(tmp_path: Path) -> None:
 def test_in_place_patch_with_moov_last_appends_room_once(tmp_path: Path) -> None:
     """moov last (ffmpeg's default): the first in-place update appends a free box of the new
     udta plus 1 KiB, pulls it into moov and switches to the new udta; the next updates patch
-    inside that room without growing the file (two of this size; then a rewrite through a
-    temporary file, still correct). The media never moves."""
+    inside that room without growing the file (two of this size); when it is used up, the
+    next update appends room again. The media never moves."""
     path = tmp_path / "last.mp4"
     original = fx("plain.mp4")
     path.write_bytes(original)
@@ -881,6 +881,8 @@ def test_in_place_patch_with_moov_last_appends_room_once(tmp_path: Path) -> None
     for n in range(4):
         rec = record(f"last-{n}", propagator="001191110108MA01ABCD842PLAT",
                      propagate_id=f"p-{n}")
+        if n == 3:  # room used up: append again, swallowing the inner free box
+            _check_crash_points(path.read_bytes(), rec)
         result = aiglabel.label(path, None, rec, in_place=True)
         patched.append(result.patched)
         data = path.read_bytes()
@@ -890,7 +892,24 @@ def test_in_place_patch_with_moov_last_appends_room_once(tmp_path: Path) -> None
         assert chunk_offsets(data) == chunk_offsets(original)
         assert [lb.record for lb in aiglabel.read_labels(path)] == [rec]
         assert ffmpeg_tags(data)["AIGC"] == rec.to_json()
-    assert patched == [True, True, True, False]
+    assert all(patched)
     assert sizes[0] - len(original) < 2048
     assert sizes[1:3] == sizes[:1] * 2  # the first update's room serves the next two
+    assert 0 < sizes[3] - sizes[2] < 2048
     assert decoded_av_frames(path.read_bytes()) == decoded_av_frames(original)
+
+
+def _check_crash_points(data: bytes, rec: Any) -> None:
+    """Every prefix of the patch's writes: one label (old or new), the same decoded frames."""
+    from aiglabel._patch import simulate
+
+    plan = Mp4Codec().plan_patch(Source.from_bytes(data), rec)
+    assert plan is not None
+    assert plan.append is not None
+    before = [lb.record for lb in labels(data)]
+    frames = decoded_av_frames(data)
+    for k in range(len(plan.steps) + 1):
+        state = simulate(data, plan, k)
+        assert [lb.record for lb in labels(state)] == (before if k <= plan.switch_step
+                                                        else [rec]), k
+        assert decoded_av_frames(state) == frames

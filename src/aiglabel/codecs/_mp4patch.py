@@ -13,9 +13,10 @@ offset changes. The writes (see :mod:`aiglabel._patch`)::
     cleanup   zero the old udta's payload
 
 Without an old ``udta`` the switch turns the ``free`` child's own header into the new udta's.
-When ``moov`` is the last box (QuickTime's and ffmpeg's default layout), the ``free`` box is
-first appended at the end of the file (the new udta plus :data:`mp4.MOOV_PADDING` bytes, then
-fsync): the file grows by that much once, and later updates reuse the room inside ``moov``.
+When ``moov`` is the last box (QuickTime's and ffmpeg's default layout) and has no room, the
+``free`` box is first appended at the end of the file (the new udta plus
+:data:`mp4.MOOV_PADDING` bytes, then fsync); later updates use the room left inside ``moov``,
+and append again when it is used up (the switch then also swallows that inner free box).
 Every prefix of these writes leaves a playable file with the old or the new label.
 """
 
@@ -53,40 +54,23 @@ def plan_moov_patch(src: Source, record: AIGCRecord) -> PatchPlan | None:
         return None
     children = list(iter_boxes(src, moov.payload_offset, moov.end, Budget(src.limits),
                                nested=True))
-    # Room is a free child ending moov (left by an earlier patch), else a top-level free box
+    # A free child ending moov (left by an earlier patch) is room; so is a top-level free box
     # right after moov, which the first prepare write pulls into moov.
     inner = (children[-1] if children and children[-1].type in _FREE
              and children[-1].header_size == 8 else None)
-    grow: list[tuple[int, bytes]] = []
-    room: int | None
-    if inner is not None:
-        room_at, room = inner.offset, inner.size
-        body = children[:-1]
-    else:
-        index = lay.top.index(moov)
-        if index + 1 < len(lay.top):
-            free = lay.top[index + 1]
-            if free.type not in _FREE or free.header_size != 8 or moov.size + free.size > _U32:
-                return None
-            room_at, room = moov.end, free.size
-            grow = [(moov.offset, struct.pack(">I", moov.size + free.size))]
-        elif moov.end == src.size:
-            room_at, room = moov.end, None  # moov last: a free box is appended first
-        else:
-            return None
-        body = children
+    body = children[:-1] if inner is not None else children
+    end = inner.offset if inner is not None else moov.end  # where moov's real content ends
     data = src.read_metadata(moov.offset, moov.size, "moov box")
     buf = Buffer(data, moov.offset, src.name)
     root = _mp4meta.tree(buf, moov, src.limits, Budget(src.limits))
-    removed = mp4.edit_labels(buf, root, to_json(record), src)
+    removed = tuple(mp4.edit_labels(buf, root, to_json(record), src))
     new = _mp4meta.encode(buf, root)
     last = body[-1] if body else None
-    has_udta = (last is not None and last.type == b"udta" and last.end == room_at
-                and last.header_size == 8)
-    cut = (last.offset if has_udta and last is not None else room_at) - moov.offset
-    keep_end = room_at - moov.offset  # bytes of the old moov the new one must repeat up to cut
+    old_udta = (last if last is not None and last.type == b"udta" and last.end == end
+                and last.header_size == 8 else None)
+    cut = (old_udta.offset if old_udta is not None else end) - moov.offset
     if inner is not None:
-        if new[len(new) - inner.size:] != data[keep_end:]:
+        if new[len(new) - inner.size:] != data[end - moov.offset:]:
             return None  # the inner free box was edited: not a patch
         tail = new[cut : len(new) - inner.size]
     else:
@@ -96,38 +80,56 @@ def plan_moov_patch(src: Source, record: AIGCRecord) -> PatchPlan | None:
         return None
     if struct.unpack(">I", tail[:4])[0] != len(tail):
         return None
-    append = None
-    if room is None:
-        room = len(tail) + (8 if has_udta else 0) + mp4.MOOV_PADDING
-        if moov.size + room > _U32:
-            return None
-        append = (src.size, _box_header(room, b"free") + bytes(room - 8))
-        grow = [(moov.offset, struct.pack(">I", moov.size + room))]
-    try:
-        if has_udta:
-            rest = room - 8 - len(tail)
-            if rest < 0 or 0 < rest < 8:
-                return None
-            prepare = [*grow, (room_at + 8, tail)]
-            if rest:
-                prepare.append((room_at + 8 + len(tail), _box_header(rest, b"free")))
-            old_size = keep_end - cut
-            at = moov.offset + cut
-            return PatchPlan(
-                prepare=tuple(prepare),
-                switch=(at, _box_header(old_size + 8, b"free")),
-                cleanup=((at + 8, bytes(old_size - 8)),) if old_size > 8 else (),
-                carrier=mp4.CARRIER,
-                removed=tuple(removed),
-                append=append,
-            )
-        rest = room - len(tail)
+    rooms: list[tuple[int, int, tuple[int, bytes] | None]] = []  # (at, size, appended box)
+    index = lay.top.index(moov)
+    if inner is not None:
+        rooms.append((inner.offset, inner.size, None))
+    elif index + 1 < len(lay.top):
+        free = lay.top[index + 1]
+        if free.type in _FREE and free.header_size == 8:
+            rooms.append((moov.end, free.size, None))
+    if moov.end == src.size:  # moov last: a free box can be appended (after an inner one)
+        size = len(tail) + (8 if old_udta is not None else 0) + mp4.MOOV_PADDING
+        rooms.append((moov.end, size, (src.size, _box_header(size, b"free") + bytes(size - 8))))
+    for room_at, room, append in rooms:
+        grow = room_at + room - moov.end  # bytes moov must take in after its current end
+        if grow and moov.size + grow > _U32:
+            continue
+        prepare = [(moov.offset, struct.pack(">I", moov.size + grow))] if grow else []
+        try:
+            plan = _swallow(moov.offset + cut, old_udta is not None, tail, room_at, room,
+                            prepare)
+        except ValueError:  # the switch would cross a sector boundary
+            continue
+        if plan is not None:
+            return PatchPlan(plan.prepare, plan.switch, plan.cleanup, mp4.CARRIER, removed,
+                             append)
+    return None
+
+
+def _swallow(at: int, has_udta: bool, tail: bytes, room_at: int, room: int,
+             prepare: list[tuple[int, bytes]]) -> PatchPlan | None:
+    """The writes that put ``tail`` (the new udta) into the free box at ``room_at``.
+
+    With an old udta at ``at``, the new one goes after the free box's header and the switch
+    turns the old udta's header into a free header reaching it (swallowing the old udta, any
+    free box between and the room's header); otherwise the room's own header becomes the
+    udta's. The rest of the room stays a free box.
+    """
+    if has_udta:
+        rest = room - 8 - len(tail)
         if rest < 0 or 0 < rest < 8:
             return None
-        prepare = [*grow, (room_at + 8, tail[8:])]
+        prepare.append((room_at + 8, tail))
         if rest:
-            prepare.append((room_at + len(tail), _box_header(rest, b"free")))
-        return PatchPlan(prepare=tuple(prepare), switch=(room_at, tail[:8]),
-                         carrier=mp4.CARRIER, removed=tuple(removed), append=append)
-    except ValueError:  # the switch would cross a sector boundary: rewrite instead
+            prepare.append((room_at + 8 + len(tail), _box_header(rest, b"free")))
+        swallowed = room_at + 8 - at
+        return PatchPlan(prepare=tuple(prepare), switch=(at, _box_header(swallowed, b"free")),
+                         cleanup=((at + 8, bytes(swallowed - 16)),) if swallowed > 16 else ())
+    rest = room - len(tail)
+    if rest < 0 or 0 < rest < 8:
         return None
+    prepare.append((room_at + 8, tail[8:]))
+    if rest:
+        prepare.append((room_at + len(tail), _box_header(rest, b"free")))
+    return PatchPlan(prepare=tuple(prepare), switch=(room_at, tail[:8]))
