@@ -66,7 +66,7 @@ class Registry:
             raise UnsupportedFormatError(msg, path=src.name)
         best: tuple[int, int, str] | None = None
         chosen: CodecBase | None = None
-        for cls in self:
+        for cls in self._candidates(head):
             score = cls.sniff(head)
             if score is Confidence.NO:
                 continue
@@ -81,6 +81,12 @@ class Registry:
             msg = f"unsupported format (first bytes {head[:8].hex(' ')})"
             raise UnsupportedFormatError(msg, path=src.name)
         return chosen
+
+
+    def _candidates(self, head: bytes) -> Iterator[type[CodecBase]]:
+        """The codecs to try on a file starting with ``head`` (all of them here)."""
+        del head
+        return iter(self)
 
 
 class _DefaultRegistry(Registry):
@@ -100,6 +106,15 @@ class _DefaultRegistry(Registry):
     def __iter__(self) -> Iterator[type[CodecBase]]:
         self._ensure_loaded()
         return super().__iter__()
+
+    def _candidates(self, head: bytes) -> Iterator[type[CodecBase]]:
+        """Import only the built-in codec modules whose first-bytes screen matches
+        (:func:`aiglabel.codecs.load_for`); every codec registered so far is tried."""
+        if not self._loaded:
+            from aiglabel.codecs import load_for
+
+            load_for(head)
+        return Registry.__iter__(self)
 
     def __len__(self) -> int:
         self._ensure_loaded()
