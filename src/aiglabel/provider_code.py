@@ -14,6 +14,7 @@ There is no check character over the whole code; only the USCC's (§F.2).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -91,25 +92,31 @@ def code_problems(value: str) -> list[str]:
     Individuals' codes (subject type ``2``) are checked for shape only (§F.4: their binding is
     not reliably known).
     """
+    return list(_code_problems(value))  # a batch checks the same few codes on every file
+
+
+@functools.lru_cache(maxsize=256)
+def _code_problems(value: str) -> tuple[str, ...]:
     if len(value) != CODE_LENGTH:
-        return [f"is {len(value)} characters, a provider code has {CODE_LENGTH}"]
+        return (f"is {len(value)} characters, a provider code has {CODE_LENGTH}",)
     if not is_code_shaped(value):
-        return ["does not have the layout 00 + subject + binding + 18 + 5 upper-case alphanumerics"]
+        return ("does not have the layout 00 + subject + binding + 18 + 5 upper-case "
+                "alphanumerics",)
     if value[2] == "2":
-        return []
+        return ()
     problems: list[str] = []
     if _STRICT_ORG_RE.fullmatch(value) is None:
         problems.append(
             "does not match the organisation layout (0011, USCC alphabet, service digit 0/1/2)"
         )
-        return problems
+        return tuple(problems)
     uscc = value[4:22]
     expected = uscc_check_char(uscc[:17])
     if uscc[17] != expected:
         problems.append(f"USCC check character is {uscc[17]!r}, expected {expected!r}")
     if value[22] == "0" and value[23:] != "0000":
         problems.append("service type 0 requires the application code 0000")
-    return problems
+    return tuple(problems)
 
 
 def parse_provider_code(value: str) -> ProviderCode:

@@ -13,8 +13,10 @@ a command-line run that labels one format imports one or two codec modules, not 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -44,9 +46,10 @@ SCREENS: dict[str, Callable[[bytes], bool]] = {
 }
 
 
-def _public() -> list[str]:
-    return sorted(info.name for info in pkgutil.iter_modules(__path__)
-                  if not info.name.startswith("_") and info.name != "base")
+@functools.cache
+def _public() -> tuple[str, ...]:
+    return tuple(sorted(info.name for info in pkgutil.iter_modules(__path__)
+                        if not info.name.startswith("_") and info.name != "base"))
 
 
 def load_builtin() -> None:
@@ -64,4 +67,6 @@ def screened(head: bytes) -> list[str]:
 def load_for(head: bytes) -> None:
     """Import the codec modules that may claim ``head`` (see :func:`screened`)."""
     for name in screened(head):
-        importlib.import_module(f"{__name__}.{name}")
+        module = f"{__name__}.{name}"
+        if module not in sys.modules:
+            importlib.import_module(module)
