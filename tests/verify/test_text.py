@@ -13,6 +13,8 @@ from aiglabel.verify.text import decode_text, find_notices, sniff_text, visible_
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from aiglabel._io import EditPlan, Source
+
 FILLER = "这是一段普通的文字，用于测试。" * 20
 
 
@@ -113,3 +115,49 @@ def test_large_text_reads_only_the_ends(tmp_path: Path) -> None:
     assert report.verdict is Verdict.SUSPECTED
     assert report.bytes_read < 200_000
     assert any(f.code == "G27.text-label" and f.severity.value == "info" for f in report.findings)
+
+
+def test_codecs_hand_text_to_the_notice_detector() -> None:
+    """A codec of a text format (``text_kind``) or of a document (``visible_text``) gets its
+    notice checked without any verifier change: the pipeline asks the codec."""
+    from aiglabel.codecs.base import CodecBase, Confidence, FoundLabel
+    from aiglabel.registry import Registry
+
+    class _Doc(CodecBase):
+        name = "testdoc"
+        description = "a zipped test document"
+
+        @staticmethod
+        def sniff(head: bytes) -> Confidence:
+            return Confidence.STRONG if head.startswith(b"TDOC") else Confidence.NO
+
+        def read_labels(self, src: Source) -> list[FoundLabel]:
+            return []
+
+        def plan_write(self, src: Source, record: object) -> EditPlan:
+            raise NotImplementedError
+
+        def essence_parts(self, src: Source) -> list[bytes]:
+            return [src.read_at(0, src.size)]
+
+        def visible_text(self, src: Source, limit: int) -> str | None:
+            return src.read_at(4, src.size - 4).decode()[:limit]
+
+    class _Notes(_Doc):
+        name = "testnotes"
+        text_kind = "markdown"
+
+        @staticmethod
+        def sniff(head: bytes) -> Confidence:
+            return Confidence.STRONG if head.startswith(b"---") else Confidence.NO
+
+    registry = Registry()
+    registry.register(_Doc)
+    registry.register(_Notes)
+    doc = verify(b"TDOC" + FILLER.encode() + "本内容由AI生成".encode(), registry=registry)
+    assert (doc.format, doc.verdict) == ("testdoc", Verdict.SUSPECTED)
+    assert doc.evidence[0].detector == "text-notice"
+    notes = verify(("---\nk: v\n---\n" + FILLER + "\n本内容由人工智能生成\n").encode(),
+                   registry=registry)
+    assert (notes.format, notes.verdict) == ("testnotes", Verdict.SUSPECTED)
+    assert verify(b"TDOC" + FILLER.encode(), registry=registry).verdict is Verdict.NONE

@@ -156,6 +156,9 @@ class CodecBase:
     # Carrier ids, the primary (written) one first; then the also-read ones.
     carriers: ClassVar[tuple[CarrierInfo, ...]] = ()
     writable: ClassVar[bool] = True
+    # For codecs of text formats: how the verifier reads the file's characters for an
+    # explicit notice ("text", "markdown" or "html", see aiglabel.verify.text); None otherwise.
+    text_kind: ClassVar[str | None] = None
 
     @staticmethod
     def sniff(head: bytes) -> Confidence:
@@ -206,3 +209,11 @@ class CodecBase:
     def container_findings(self, src: Source) -> list[Finding]:
         """Carrier-integrity findings (rules §G 5) the codec noticed; default none."""
         return []
+
+    def visible_text(self, src: Source, limit: int) -> str | None:
+        """The text a reader sees, in reading order, at most ``limit`` characters, for formats
+        whose text is not plain bytes (a word-processing document, a PDF); ``None`` (the
+        default) when the format has none or the codec does not extract it. The verifier
+        looks there for an explicit notice (rules §A.1)."""
+        del src, limit
+        return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from aiglabel.codecs.base import CodecBase
 from aiglabel.model import Severity
 from aiglabel.verify.model import Claim, Evidence, EvidenceKind, Integrity, Verdict
 from aiglabel.verify.text import TEXT_CHECK_WINDOW, decode_text, find_notices, visible_text
@@ -178,12 +179,16 @@ class TextNoticeDetector:
     end_bytes = 1 << 16  # otherwise read this much at each end
 
     def applies(self, ctx: Context) -> bool:
-        return ctx.text_kind is not None
+        return ctx.text_kind is not None or (
+            ctx.codec is not None and type(ctx.codec).visible_text is not CodecBase.visible_text)
 
     def detect(self, ctx: Context) -> list[Evidence]:
         src, kind = ctx.src, ctx.text_kind or "text"
         head_bytes = src.head
-        if src.size <= self.whole_text_limit:
+        if ctx.text_kind is None and ctx.codec is not None:  # a document: the codec extracts
+            extracted = ctx.codec.visible_text(src, self.whole_text_limit)
+            notices = [] if extracted is None else find_notices(extracted, middle=extracted)
+        elif src.size <= self.whole_text_limit:
             whole = visible_text(decode_text(src.read_at(0, src.size), head_bytes), kind)
             notices = find_notices(whole, middle=whole)
         else:

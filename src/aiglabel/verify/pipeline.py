@@ -160,7 +160,7 @@ def _context(src: Source, display: str, hint: str | None, options: VerifyOptions
         codec: CodecBase | None = registry.identify(src, hint)
     except UnsupportedFormatError:
         codec = None
-    text_kind = sniff_text(src.head, hint) if codec is None else None
+    text_kind = sniff_text(src.head, hint) if codec is None else codec.text_kind
     return Context(src, display, codec, text_kind, options)
 
 
