@@ -51,12 +51,24 @@ def _register_heif() -> None:
 _register_heif()
 
 
+# Formats whose content no media decoder shows: their essence digest and per-format tests
+# (an independent reader of the text) stand in for "decoded frames".
+TEXT_FORMATS = frozenset({"pdf", "markdown", "html"})
+
+
 def decoded_frames(data: bytes) -> list[bytes]:
     """Decode every frame to raw bytes: images with Pillow (pillow-heif for HEIC), audio and
-    video with PyAV (every stream's decoded frames and samples, in demuxing order)."""
+    video with PyAV (every stream's decoded frames and samples, in demuxing order), Office
+    documents as their content parts inflated by zipfile (package metadata left out); ``[]``
+    for text and PDF documents."""
     try:
         img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
+        name = default_registry.identify(Source.from_bytes(data)).name
+        if name == "ooxml":
+            return decoded_zip_parts(data)
+        if name in TEXT_FORMATS:
+            return []
         return decoded_av_frames(data)
     with img:
         frames = []
@@ -64,6 +76,17 @@ def decoded_frames(data: bytes) -> list[bytes]:
             img.seek(i)
             frames.append(img.mode.encode() + repr(img.size).encode() + img.tobytes())
         return frames
+
+
+def decoded_zip_parts(data: bytes) -> list[bytes]:
+    """Every ZIP entry except the OPC package metadata, inflated by zipfile, name first."""
+    import zipfile
+
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    skip = ("[Content_Types].xml", "_rels/.rels")
+    return [info.filename.encode() + b"\x00" + archive.read(info)
+            for info in sorted(archive.infolist(), key=lambda i: i.filename)
+            if info.filename not in skip and not info.filename.startswith("docProps/")]
 
 
 def decoded_av_frames(data: bytes) -> list[bytes]:

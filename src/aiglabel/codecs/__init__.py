@@ -39,6 +39,7 @@ SCREENS: dict[str, Callable[[bytes], bool]] = {
     "mp3": lambda h: h.startswith((b"ID3", b"\xff")),  # a tag, or a frame sync at byte 0
     "mp4": lambda h: h[4:8] in _QT_FIRST,
     "ogg": lambda h: h.startswith(b"OggS"),
+    "ooxml": lambda h: h.startswith(b"PK\x03\x04"),
     "png": lambda h: h.startswith(b"\x89PNG"),
     "tiff": lambda h: h.startswith((b"II", b"MM")),
     "wav": lambda h: h.startswith(_RIFF_FORMS),
