@@ -35,6 +35,7 @@ from aiglabel.errors import (
     OutputError,
     UnsupportedFormatError,
 )
+from aiglabel.explicit.text import TextNotice
 from aiglabel.gb45438 import FIELDS, AIGCRecord, new_produce_id, parse_label, to_json
 from aiglabel.model import Finding, Severity
 
@@ -55,6 +56,7 @@ __all__ = [
     "LimitExceededError",
     "OutputError",
     "Severity",
+    "TextNotice",
     "UnsupportedFormatError",
     "__version__",
     "detect_format",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from aiglabel._io import Source, atomic_output, emit, parse_errors
 from aiglabel._patch import apply_patch
 from aiglabel.codecs.base import CarrierInfo, FoundLabel
-from aiglabel.errors import CorruptFileError, OutputError
+from aiglabel.errors import CorruptFileError, LimitExceededError, OutputError
 from aiglabel.gb45438 import AIGCRecord, validate
 from aiglabel.model import Finding, Severity
 from aiglabel.registry import Registry, default_registry
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from aiglabel.codecs.base import CodecBase
+    from aiglabel.explicit.text import TextNotice
 
 __all__ = [
     "FileInput",
@@ -241,6 +242,7 @@ class LabelResult:
     record: AIGCRecord
     warnings: tuple[str, ...] = field(default=())
     patched: bool = False  # in place, only the changed bytes written (aiglabel._patch)
+    notice: str | None = None  # the explicit text notice added first (aiglabel.explicit)
 
 
 def label_stream(src: BinaryIO, dst: BinaryIO, record: AIGCRecord, *, name: str | None = None,
@@ -279,6 +281,7 @@ def label(
     in_place: bool = False,
     overwrite: bool = False,
     registry: Registry | None = None,
+    notice: TextNotice | None = None,
 ) -> LabelResult:
     """Label a file: write ``dst`` (a new file), or replace ``src`` atomically with ``in_place``.
 
@@ -295,15 +298,61 @@ def label(
         record: the label; validated against Annex E first.
         in_place: replace ``src`` atomically.
         overwrite: allow replacing an existing ``dst``.
+        notice: also add the explicit text notice first (text, Markdown, HTML, DOCX; see
+            :mod:`aiglabel.explicit.text`); the file is then read whole (at most
+            ``NOTICE_MAX_BYTES``) and rewritten.
 
     Raises:
-        InvalidLabelError: the record breaks GB 45438 Annex E.
+        InvalidLabelError: the record breaks GB 45438 Annex E, or the notice rules §A.0.
         OutputError: no destination, destination equals the source, or it exists.
         UnsupportedFormatError, CorruptFileError: the input cannot be labelled.
+        CarrierUnsupportedError: a notice for a format without text.
     """
     validate(record)
+    if notice is not None:
+        return _label_with_notice(Path(src), dst, record, notice, in_place=in_place,
+                                  overwrite=overwrite, registry=registry)
     return write_label(src, dst, record, in_place=in_place, overwrite=overwrite,
                        registry=registry)
+
+
+NOTICE_MAX_BYTES = 256 << 20  # documents get a notice in memory
+
+
+def _label_with_notice(src: Path, dst: str | os.PathLike[str] | None, record: AIGCRecord,
+                       notice: TextNotice, *, in_place: bool, overwrite: bool,
+                       registry: Registry | None) -> LabelResult:
+    from aiglabel.explicit.text import add_notice_to_file
+
+    dst_path = _destination(src, dst, in_place=in_place)
+    size = src.stat().st_size
+    if size > NOTICE_MAX_BYTES:
+        msg = f"{size} bytes is too large to add a text notice to (limit {NOTICE_MAX_BYTES})"
+        raise LimitExceededError(msg, path=str(src))
+    with parse_errors(str(src)):
+        noticed = add_notice_to_file(src.read_bytes(), name=str(src), wording=notice.wording,
+                                     position=notice.position)
+        source = Source.from_bytes(noticed, str(src))
+        codec = _registry(registry).identify(source, str(src))
+        plan = codec.plan_write(source, record)
+        with atomic_output(dst_path, overwrite=overwrite or in_place, durable=in_place,
+                           mode_from=src) as out:
+            written = emit(plan, source, out)
+    return LabelResult(str(src), str(dst_path), codec.name, plan.carrier, tuple(plan.removed),
+                       written, record, notice=notice.wording)
+
+
+def _destination(src_path: Path, dst: str | os.PathLike[str] | None, *, in_place: bool) -> Path:
+    if in_place:
+        return src_path
+    if dst is None:
+        msg = "no output path given (pass dst or in_place=True)"
+        raise OutputError(msg, path=str(src_path))
+    dst_path = Path(dst)
+    if dst_path.exists() and src_path.exists() and os.path.samefile(src_path, dst_path):
+        msg = "output is the input file; use in_place=True (--in-place) to modify it"
+        raise OutputError(msg, path=str(dst_path))
+    return dst_path
 
 
 def write_label(
@@ -321,16 +370,7 @@ def write_label(
     it checks the platform's fields and must keep the producer's fields as they are.
     """
     src_path = Path(src)
-    if in_place:
-        dst_path = src_path
-    elif dst is None:
-        msg = "no output path given (pass dst or in_place=True)"
-        raise OutputError(msg, path=str(src_path))
-    else:
-        dst_path = Path(dst)
-        if dst_path.exists() and src_path.exists() and os.path.samefile(src_path, dst_path):
-            msg = "output is the input file; use in_place=True (--in-place) to modify it"
-            raise OutputError(msg, path=str(dst_path))
+    dst_path = _destination(src_path, dst, in_place=in_place)
     with _open_source(src_path) as source, parse_errors(source.name):
         codec = _registry(registry).identify(source, str(src_path))
         patch = codec.plan_patch(source, record) if in_place else None

@@ -12,6 +12,7 @@ import binascii
 import html
 import json
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ __all__ = [
     "ParsedLabel",
     "check",
     "new_produce_id",
+    "notice_elements",
     "parse_label",
     "to_json",
     "validate",
@@ -153,6 +155,18 @@ class AIGCRecord:
     def to_json(self, *, allow_nonconforming: bool = False) -> str:
         """Shortcut for :func:`to_json`."""
         return to_json(self, allow_nonconforming=allow_nonconforming)
+
+
+# Rules §A.0 (GB 5.1 b)): an explicit text or spoken label holds an AI element and a generation
+# element. Matching [project choice]: NFKC first; "AI" only when no Latin letter flanks it.
+AI_ELEMENT = re.compile(r"人工智能|(?<![A-Za-z])AI(?![A-Za-z])")
+GENERATION_ELEMENT = re.compile(r"生成|合成")
+
+
+def notice_elements(text: str) -> tuple[bool, bool]:
+    """Whether ``text`` holds the AI element and the generation element (rules §A.0)."""
+    norm = unicodedata.normalize("NFKC", text)
+    return bool(AI_ELEMENT.search(norm)), bool(GENERATION_ELEMENT.search(norm))
 
 
 def new_produce_id() -> str:

@@ -29,26 +29,44 @@ from aiglabel.cli._common import (
     report_expansion,
 )
 from aiglabel.config import PRODUCER_ENV, default_producer
+from aiglabel.explicit.text import DEFAULT_NOTICE, TextNotice
 from aiglabel.gb45438 import validate
 
 __all__ = ["label_command"]
 
 
 def _label_one(
-    src: Path, dst: Path | None, record: AIGCRecord, *, in_place: bool, overwrite: bool
+    src: Path, dst: Path | None, record: AIGCRecord, *, in_place: bool, overwrite: bool,
+    notice: TextNotice | None = None,
 ) -> LabelResult:
     """Label one file, creating the output's parent folders only when they are needed."""
     if in_place or dst is None:
-        return label(src, None, record, in_place=True)
+        return label(src, None, record, in_place=True, notice=notice)
     try:
-        return label(src, dst, record, overwrite=overwrite)
+        return label(src, dst, record, overwrite=overwrite, notice=notice)
     except OutputError:
         if dst.parent.is_dir():
             raise
     # The write failed only because the mirrored folder does not exist yet: a file that
     # cannot be labelled fails before this point, so it leaves no empty folders behind.
     dst.parent.mkdir(parents=True, exist_ok=True)
-    return label(src, dst, record, overwrite=overwrite)
+    return label(src, dst, record, overwrite=overwrite, notice=notice)
+
+
+def _text_notice(explicit: bool, wording: str | None, position: str | None) -> TextNotice | None:
+    """The notice ``--explicit`` asks for; the notice options need ``--explicit``."""
+    if not explicit:
+        if wording is not None or position is not None:
+            option = "--notice" if wording is not None else "--notice-position"
+            msg = "needs --explicit"
+            raise typer.BadParameter(msg, param_hint=f"'{option}'")
+        return None
+    try:
+        return TextNotice(wording if wording is not None else DEFAULT_NOTICE,
+                          position if position is not None else "end")
+    except InvalidLabelError as exc:
+        option = "--notice-position" if "position" in exc.message else "--notice"
+        raise typer.BadParameter(exc.message, param_hint=f"'{option}'") from None
 
 
 # Which option sets each Annex E field (PropagateID always mirrors ProduceID here).
@@ -119,6 +137,33 @@ def label_command(
             show_default=False,
         ),
     ] = None,
+    explicit: Annotated[
+        bool,
+        typer.Option(
+            "--explicit",
+            help="Also add the explicit text notice (plain text, Markdown, HTML, DOCX) before "
+            "the implicit label; other formats fail with a message.",
+        ),
+    ] = False,
+    notice: Annotated[
+        str | None,
+        typer.Option(
+            "--notice",
+            metavar="TEXT",
+            help=f"Wording of the notice (with --explicit); default {DEFAULT_NOTICE}. Must hold "
+            "人工智能 or AI, and 生成 or 合成.",
+            show_default=False,
+        ),
+    ] = None,
+    notice_position: Annotated[
+        str | None,
+        typer.Option(
+            "--notice-position",
+            metavar="WHERE",
+            help="Where the notice goes (with --explicit): start, end or both; default end.",
+            show_default=False,
+        ),
+    ] = None,
     in_place: InPlaceOption = False,
     overwrite: OverwriteOption = False,
     verbose: VerboseOption = False,
@@ -133,6 +178,7 @@ def label_command(
     files no codec recognises are skipped; a file named explicitly is always attempted.
     """
     check_output_mode(output, in_place)
+    text_notice = _text_notice(explicit, notice, notice_position)
 
     if producer is not None:
         code, demo = producer, False
@@ -170,7 +216,8 @@ def label_command(
         report_expansion(expansion, reporter)
         with reporter.progress(len(expansion.jobs), "labelling") as advance:
             for job in expansion.jobs:
-                _process(job, output, code, produce_id, propagator, in_place, overwrite, reporter)
+                _process(job, output, code, produce_id, propagator, in_place, overwrite, reporter,
+                         text_notice)
                 advance()
         reporter.summary("labelled")
     if reporter.failed:
@@ -186,14 +233,17 @@ def _process(
     in_place: bool,
     overwrite: bool,
     reporter: Reporter,
+    text_notice: TextNotice | None = None,
 ) -> None:
     record = AIGCRecord.for_producer(code, produce_id, propagator=propagator)
     dst = None if in_place or output is None else output / job.rel
     call = functools.partial(
-        _label_one, job.src, dst, record, in_place=in_place, overwrite=overwrite
+        _label_one, job.src, dst, record, in_place=in_place, overwrite=overwrite,
+        notice=text_notice,
     )
     outcome = attempt(job, call, reporter)
     if outcome.status == "ok" and outcome.value is not None:
         result = outcome.value
         where = f"-> {dst}" if dst is not None else "(in place)"
-        reporter.result(f"{job.display} {where} ({result.carrier})")
+        shown = f"notice + {result.carrier}" if result.notice else result.carrier
+        reporter.result(f"{job.display} {where} ({shown})")

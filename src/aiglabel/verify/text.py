@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import PurePath
 
+from aiglabel.gb45438 import notice_elements
+
 __all__ = [
     "TEXT_CHECK_WINDOW",
     "TEXT_FORMATS",
@@ -30,8 +32,6 @@ __all__ = [
 TEXT_CHECK_WINDOW = 64  # characters (rules §A.8, project choice)
 TEXT_FORMATS = ("text", "markdown", "html")
 
-_AI = re.compile(r"人工智能|(?<![A-Za-z])AI(?![A-Za-z])")
-_GENERATED = re.compile(r"生成|合成")
 _MARKDOWN_EXT = {".md", ".markdown", ".mdown", ".mkd"}
 _HTML_EXT = {".html", ".htm", ".xhtml"}
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
@@ -137,7 +137,7 @@ class ExplicitNotice:
 
 
 def _has_elements(text: str) -> bool:
-    return bool(_AI.search(text)) and bool(_GENERATED.search(text))
+    return all(notice_elements(text))
 
 
 def find_notices(head: str, tail: str | None = None, *, middle: str | None = None,

@@ -1,0 +1,6 @@
+"""Explicit labels: what a reader sees or hears (GB 45438 §5, Measures Art. 4).
+
+:mod:`aiglabel.explicit.text` puts the text notice (rules §A.1) into plain text, Markdown,
+HTML and DOCX, and into a stream of generated text chunks (``add_notice``,
+``add_notice_to_file``, ``notice_stream``, ``anotice_stream``, ``TextNotice``).
+"""
