@@ -227,12 +227,12 @@ def test_output_folder_inside_input_is_not_walked(tmp_path: Path) -> None:
 def test_walk_skips_unrecognised_files_with_a_verbose_note(tmp_path: Path) -> None:
     src = tmp_path / "in"
     make_jpeg(src / "a.jpg")
-    (src / "readme.md").write_text("# hi")
+    (src / "data.bin").write_bytes(bytes(range(256)))  # no codec claims it
     (src / "empty.png").write_bytes(b"")
     code, _, stderr = invoke("label", src, "-o", tmp_path / "out", "--producer", PRODUCER, "-v")
     assert code == 0, stderr
     assert "labelled 1, skipped 2, failed 0" in stderr
-    assert f"skipped: {src / 'readme.md'}" in stderr
+    assert f"skipped: {src / 'data.bin'}" in stderr
     assert "error" not in stderr
 
 
