@@ -65,7 +65,7 @@ def decoded_frames(data: bytes) -> list[bytes]:
         img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         name = default_registry.identify(Source.from_bytes(data)).name
-        if name == "ooxml":
+        if name in ("ooxml", "epub"):
             return decoded_zip_parts(data)
         if name in TEXT_FORMATS:
             return []
@@ -79,14 +79,16 @@ def decoded_frames(data: bytes) -> list[bytes]:
 
 
 def decoded_zip_parts(data: bytes) -> list[bytes]:
-    """Every ZIP entry except the OPC package metadata, inflated by zipfile, name first."""
+    """Every ZIP entry except document metadata (OOXML package parts and docProps, the EPUB
+    package document), inflated by zipfile, name first."""
     import zipfile
 
     archive = zipfile.ZipFile(io.BytesIO(data))
     skip = ("[Content_Types].xml", "_rels/.rels")
     return [info.filename.encode() + b"\x00" + archive.read(info)
             for info in sorted(archive.infolist(), key=lambda i: i.filename)
-            if info.filename not in skip and not info.filename.startswith("docProps/")]
+            if info.filename not in skip and not info.filename.startswith("docProps/")
+            and not info.filename.endswith(".opf")]
 
 
 def decoded_av_frames(data: bytes) -> list[bytes]:

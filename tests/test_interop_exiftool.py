@@ -90,9 +90,12 @@ def exiftool_label(row: dict[str, object]) -> str | None:
         if text.startswith("base64:"):
             text = base64.b64decode(text[7:]).decode("utf-8", "replace")
         text = text.rstrip("\x00").removeprefix("(AIGC) ")
-        if key.split(":")[-1].lower().endswith(("aigc", "userdefinedtext")) and text.startswith(
-            "{"
-        ):
+        tag = key.split(":")[-1].lower()
+        if tag.endswith(("aigc", "userdefinedtext")) and text.startswith("{"):
+            return text
+        # EPUB: ExifTool lists the package's <meta> elements as XML:Meta (EPUB 3 element text)
+        # and XML:MetaContent (EPUB 2 content attribute), next to MetaProperty / MetaName.
+        if tag in ("meta", "metacontent") and text.startswith('{"Label"'):
             return text
     return None
 
@@ -101,7 +104,8 @@ def test_exiftool_reads_the_label_from_every_file_we_write(
     exiftool: str, tmp_path: Path
 ) -> None:
     copies = labelled_copies(tmp_path)
-    rows = run_exiftool(exiftool, "-a", "-U", "-b", "-ee", *copies.values())
+    # -G1:4 keeps duplicate tag names apart (EPUB: every <meta> is XML:Meta), so JSON keeps all.
+    rows = run_exiftool(exiftool, "-a", "-U", "-b", "-ee", *copies.values(), groups="-G1:4")
     by_file = {Path(str(r["SourceFile"])).name: r for r in rows}
     for src, dst in copies.items():
         row = by_file[dst.name]

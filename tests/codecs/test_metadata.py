@@ -489,6 +489,8 @@ EXPECTED: dict[str, list[str]] = {
     "jpeg/old-label.jpg": [*("app1:" + k for k in _CAMERA), "app1:xmp:xmp"],
     "jpeg/xmp-attribute.jpg": ["app1:xmp:xmp"],
     "jpeg/xmp-other.jpg": ["app1:xmp:xmp"],
+    "epub/plain2.epub": ["dc:title", "dc:creator", "dc:language"],
+    "epub/plain3.epub": ["dc:title", "dc:creator", "dc:language"],
     "ooxml/plain.docx": ["core:title", "core:creator", "core:description", "app:Application",
                          "app:AppVersion"],
     "ooxml/plain.pptx": ["core:creator", "core:description", "core:lastModifiedBy",

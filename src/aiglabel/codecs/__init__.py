@@ -30,6 +30,7 @@ _QT_FIRST = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
 
 SCREENS: dict[str, Callable[[bytes], bool]] = {
     "avi": lambda h: h.startswith(b"RIFF"),
+    "epub": lambda h: h.startswith(b"PK\x03\x04"),
     "flac": lambda h: h.startswith((b"fLaC", b"ID3")),
     "flv": lambda h: h.startswith(b"FLV"),
     "gif": lambda h: h.startswith(b"GIF8"),

@@ -27,11 +27,10 @@ import html
 import re
 from typing import TYPE_CHECKING
 
-from defusedxml import ElementTree
-
 from aiglabel._io import EditPlan, Source, Span
 from aiglabel.codecs import _zip
 from aiglabel.codecs._meta import Collector
+from aiglabel.codecs._xmlparts import check_xml, tag_attrs, xml_escape
 from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel, MetadataItem
 from aiglabel.errors import CorruptFileError, LimitExceededError
 from aiglabel.gb45438 import AIGCRecord, to_json
@@ -65,31 +64,12 @@ _NEW_CUSTOM = (
 _PROPERTY = re.compile(
     r"<(?P<prefix>[\w.-]+:)?property\b(?P<attrs>[^>]*?)(?:/>|>(?P<body>.*?)"
     r"</(?P=prefix)?property\s*>)", re.DOTALL)
-_ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _TEXT_RUN = re.compile(r"<(?:[\w.-]+:)?t\b[^>]*>([^<]*)</(?:[\w.-]+:)?t\s*>|"
                        r"</(?:[\w.-]+:)?p\s*>|<(?:[\w.-]+:)?br\b[^>]*/>")
 
 
-def _attrs(text: str) -> dict[str, str]:
-    return {m.group(1): html.unescape(m.group(2) if m.group(2) is not None else m.group(3))
-            for m in _ATTR.finditer(text)}
-
-
 def _is_label_name(name: str) -> bool:
     return name.strip().upper() == "AIGC"
-
-
-def _xml_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _check_xml(data: bytes, part: str, name: str | None) -> None:
-    """Parse ``data`` with defusedxml (no entity expansion, no external entities)."""
-    try:
-        ElementTree.fromstring(data)
-    except Exception as exc:  # defusedxml raises its own and ParseError types
-        msg = f"damaged {part} ({type(exc).__name__})"
-        raise CorruptFileError(msg, path=name) from exc
 
 
 def _properties(text: str) -> list[tuple[re.Match[str], dict[str, str], str]]:
@@ -98,7 +78,7 @@ def _properties(text: str) -> list[tuple[re.Match[str], dict[str, str], str]]:
     for match in _PROPERTY.finditer(text):
         body = match.group("body") or ""
         inner = re.search(r">([^<]*)<", body)
-        out.append((match, _attrs(match.group("attrs")),
+        out.append((match, tag_attrs(match.group("attrs")),
                     html.unescape(inner.group(1)) if inner else ""))
     return out
 
@@ -119,7 +99,7 @@ def with_label(text: str, label_json: str) -> tuple[str, int]:
     props = _properties(text)
     labels = [(m, a) for m, a, _ in props if _is_label_name(a.get("name", ""))]
     vt = _vt_prefix(text)
-    value = f"<{vt}:lpwstr>{_xml_escape(label_json)}</{vt}:lpwstr>"
+    value = f"<{vt}:lpwstr>{xml_escape(label_json)}</{vt}:lpwstr>"
     if labels:
         first, attrs = labels[0]
         prefix = first.group("prefix") or ""
@@ -154,7 +134,7 @@ def _insert_before_close(text: str, tag: str, element: str) -> str:
 def _registered(types: str, rels: str) -> tuple[bool, bool]:
     has_type = re.search(r"PartName\s*=\s*[\"']/docProps/custom\.xml[\"']", types, re.I)
     has_rel = any(a.get("Type") == CUSTOM_REL for a in
-                  (_attrs(m.group(1)) for m in re.finditer(r"<(?:[\w.-]+:)?Relationship\b"
+                  (tag_attrs(m.group(1)) for m in re.finditer(r"<(?:[\w.-]+:)?Relationship\b"
                                                            r"([^>]*)>", rels)))
     return has_type is not None, has_rel
 
@@ -182,7 +162,7 @@ def _part_text(src: Source, archive: _zip.Archive, name: str) -> str | None:
     if entry is None:
         return None
     data = _zip.read_entry(src, entry)
-    _check_xml(data, name, src.name)
+    check_xml(data, name, src.name)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -255,7 +235,7 @@ class OoxmlCodec(CodecBase):
             raise CorruptFileError(exc.message, path=src.name) from exc
         removed += [CARRIER] * dropped
         data = custom.encode("utf-8")
-        _check_xml(data, CUSTOM_PART, src.name)
+        check_xml(data, CUSTOM_PART, src.name)
         if current is None:
             add[CUSTOM_PART] = (data, TYPES_PART)
         elif custom != current:
