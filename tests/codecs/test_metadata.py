@@ -499,6 +499,8 @@ EXPECTED: dict[str, list[str]] = {
     "ooxml/custom-props.docx": ["core:title", "core:creator", "core:description",
                                 "app:Application", "app:AppVersion", "custom:Client",
                                 "custom:Project"],
+    "pdf/plain.pdf": ["info:Title", "info:Author", "info:Creator", "info:Producer",
+                      "info:CreationDate"],
     "png/itxt-compressed.png": ["iTXt:xmp"],
     "png/old-label.png": ["iTXt:xmp"],
     "png/rgba-icc.png": ["eXIf:Make", "eXIf:Model", "eXIf:Software", "tEXt:Software"],

@@ -41,6 +41,7 @@ SCREENS: dict[str, Callable[[bytes], bool]] = {
     "mp4": lambda h: h[4:8] in _QT_FIRST,
     "ogg": lambda h: h.startswith(b"OggS"),
     "ooxml": lambda h: h.startswith(b"PK\x03\x04"),
+    "pdf": lambda h: b"%PDF-" in h[:1024],
     "png": lambda h: h.startswith(b"\x89PNG"),
     "tiff": lambda h: h.startswith((b"II", b"MM")),
     "wav": lambda h: h.startswith(_RIFF_FORMS),
