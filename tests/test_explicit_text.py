@@ -68,6 +68,13 @@ def test_the_checker_finds_the_notice_where_it_was_put(kind: str, position: str)
     assert BODY in out
 
 
+def test_a_start_notice_after_a_long_front_matter_counts() -> None:
+    front = "---\ntitle: t\nsummary: " + "x" * 200 + "\n---\n"
+    out = add_notice(front + BODY + "\n", kind="markdown", position="start")
+    assert out.startswith(front + DEFAULT_NOTICE)
+    assert [n.position for n in find_notices(visible_text(out, "markdown"))] == ["start"]
+
+
 def test_placement_details() -> None:
     assert add_notice("a\r\nb\r\n") == f"a\r\nb\r\n{DEFAULT_NOTICE}\r\n"  # CRLF kept
     assert add_notice("a", position="start") == f"{DEFAULT_NOTICE}\na"

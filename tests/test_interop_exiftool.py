@@ -108,6 +108,8 @@ def test_exiftool_reads_the_label_from_every_file_we_write(
     rows = run_exiftool(exiftool, "-a", "-U", "-b", "-ee", *copies.values(), groups="-G1:4")
     by_file = {Path(str(r["SourceFile"])).name: r for r in rows}
     for src, dst in copies.items():
+        if src.parent.name == "markdown":
+            continue  # ExifTool reads .md as plain text (TXT): it has no front-matter reader
         row = by_file[dst.name]
         assert exiftool_label(row) == record(f"interop-{src.stem}").to_json(), (
             fixture_id(src), {k: v for k, v in row.items() if "AIGC" in k.upper()})

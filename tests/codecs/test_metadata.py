@@ -491,6 +491,7 @@ EXPECTED: dict[str, list[str]] = {
     "jpeg/xmp-other.jpg": ["app1:xmp:xmp"],
     "epub/plain2.epub": ["dc:title", "dc:creator", "dc:language"],
     "epub/plain3.epub": ["dc:title", "dc:creator", "dc:language"],
+    "html/plain.html": ["title:title", "meta:viewport", "meta:description"],
     "ooxml/plain.docx": ["core:title", "core:creator", "core:description", "app:Application",
                          "app:AppVersion"],
     "ooxml/plain.pptx": ["core:creator", "core:description", "core:lastModifiedBy",

@@ -35,7 +35,9 @@ SCREENS: dict[str, Callable[[bytes], bool]] = {
     "flv": lambda h: h.startswith(b"FLV"),
     "gif": lambda h: h.startswith(b"GIF8"),
     "heif": lambda h: h[4:8] == b"ftyp",
+    "html": lambda h: h.lstrip(b"\xef\xbb\xbf\xfe\xff\x00 \t\r\n\x0c")[:1] == b"<",
     "jpeg": lambda h: h.startswith(b"\xff\xd8"),
+    "markdown": lambda h: any(s in h for s in (b"#", b">", b"- ", b"* ", b"`", b"](", b"--", b"|")),
     "mkv": lambda h: h.startswith(b"\x1a\x45\xdf\xa3"),
     "mp3": lambda h: h.startswith((b"ID3", b"\xff")),  # a tag, or a frame sync at byte 0
     "mp4": lambda h: h[4:8] in _QT_FIRST,

@@ -108,8 +108,15 @@ class _Visible(HTMLParser):
             self.parts.append(data)
 
 
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n.*?^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)",
+                          re.S | re.M)
+
+
 def visible_text(text: str, kind: str) -> str:
-    """The characters a reader sees: HTML tags, scripts and styles dropped, entities decoded."""
+    """The characters a reader sees: HTML tags, scripts and styles dropped, entities decoded;
+    a Markdown front matter (metadata, not rendered) dropped."""
+    if kind == "markdown":
+        return _FRONT_MATTER.sub("", text, count=1)
     if kind != "html":
         return text
     parser = _Visible()
