@@ -72,13 +72,14 @@ def test_a_fresh_process_imports_only_the_screened_codecs() -> None:
     assert "mp4" not in loaded
 
 
-@pytest.mark.parametrize("head", [b"", b"\x00" * 64, b"\x7fELF\x02"])
+@pytest.mark.parametrize("head", [b"", b"\x00" * 64, b"\x7fELF\x02\x01\x01\x00"])
 def test_heads_no_codec_claims_import_no_codec(head: bytes) -> None:
     assert screened(head) == []
 
 
 def test_shared_magic_imports_each_claimant() -> None:
-    assert screened(b"\x89PNG\r\n\x1a\n") == ["png"]
-    assert screened(b"ID3\x04") == ["flac", "mp3"]  # an ID3 tag may precede FLAC or MP3
+    assert screened(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR") == ["png"]
+    assert screened(b"ID3\x04\x00\x00\x00\x00\x00\x00") == ["flac", "mp3"]  # FLAC or MP3
+    assert screened("模型写的文字".encode()) == ["text"]  # plain text has no signature
     assert screened(b"RIFF\x00\x00\x00\x00WAVE") == ["avi", "wav", "webp"]
     assert screened(b"\x00\x00\x00\x18ftypheic") == ["heif", "mp4"]

@@ -9,10 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from aiglabel._io import Source, atomic_output, emit, parse_errors
+from aiglabel._io import EditPlan, Source, atomic_output, emit, parse_errors
 from aiglabel._patch import apply_patch
 from aiglabel.codecs.base import CarrierInfo, FoundLabel
-from aiglabel.errors import CorruptFileError, LimitExceededError, OutputError
+from aiglabel.errors import (
+    CarrierUnsupportedError,
+    CorruptFileError,
+    LimitExceededError,
+    OutputError,
+)
 from aiglabel.gb45438 import AIGCRecord, validate
 from aiglabel.model import Finding, Severity
 from aiglabel.registry import Registry, default_registry
@@ -282,6 +287,7 @@ def label(
     overwrite: bool = False,
     registry: Registry | None = None,
     notice: TextNotice | None = None,
+    txt_carrier: str | None = None,
 ) -> LabelResult:
     """Label a file: write ``dst`` (a new file), or replace ``src`` atomically with ``in_place``.
 
@@ -301,6 +307,10 @@ def label(
         notice: also add the explicit text notice first (text, Markdown, HTML, DOCX; see
             :mod:`aiglabel.explicit.text`); the file is then read whole (at most
             ``NOTICE_MAX_BYTES``) and rewritten.
+        txt_carrier: for plain text, which has no metadata area (rules §C.5): ``"sidecar"``
+            (the text untouched, ``<dst>.aigc.json`` beside it) or ``"frontmatter"`` (a
+            Markdown front matter at its head); without it plain text is refused
+            (:class:`~aiglabel.errors.PlainTextError`).
 
     Raises:
         InvalidLabelError: the record breaks GB 45438 Annex E, or the notice rules §A.0.
@@ -309,11 +319,43 @@ def label(
         CarrierUnsupportedError: a notice for a format without text.
     """
     validate(record)
+    if txt_carrier not in TXT_CARRIERS:
+        msg = f"plain-text carrier {txt_carrier!r} is not one of sidecar, frontmatter"
+        raise CarrierUnsupportedError(msg, path=os.fspath(src))
     if notice is not None:
         return _label_with_notice(Path(src), dst, record, notice, in_place=in_place,
-                                  overwrite=overwrite, registry=registry)
+                                  overwrite=overwrite, registry=registry,
+                                  txt_carrier=txt_carrier)
     return write_label(src, dst, record, in_place=in_place, overwrite=overwrite,
-                       registry=registry)
+                       registry=registry, txt_carrier=txt_carrier)
+
+
+TXT_CARRIERS = (None, "sidecar", "frontmatter")
+
+
+def _plan_for(codec: CodecBase, source: Source, record: AIGCRecord,
+              txt_carrier: str | None) -> tuple[EditPlan, bytes | None]:
+    """The codec's plan; for plain text with an opt-in carrier (rules §C.5), the Markdown
+    front-matter plan, or a copy of the text plus the sidecar bytes to write beside it."""
+    if codec.name != "text" or txt_carrier is None:
+        return codec.plan_write(source, record), None
+    if txt_carrier == "frontmatter":
+        from aiglabel.codecs.markdown import MarkdownCodec
+
+        return MarkdownCodec().plan_write(source, record), None
+    from aiglabel.codecs.text import SIDECAR_CARRIER, sidecar_bytes
+
+    plan = EditPlan(carrier=SIDECAR_CARRIER)
+    plan.copy(0, source.size)
+    return plan, sidecar_bytes(record)
+
+
+def _write_sidecar(dst_path: Path, data: bytes, *, durable: bool) -> int:
+    from aiglabel.codecs.text import sidecar_path
+
+    with atomic_output(Path(sidecar_path(dst_path)), overwrite=True, durable=durable) as out:
+        out.write(data)
+    return len(data)
 
 
 NOTICE_MAX_BYTES = 256 << 20  # documents get a notice in memory
@@ -321,7 +363,7 @@ NOTICE_MAX_BYTES = 256 << 20  # documents get a notice in memory
 
 def _label_with_notice(src: Path, dst: str | os.PathLike[str] | None, record: AIGCRecord,
                        notice: TextNotice, *, in_place: bool, overwrite: bool,
-                       registry: Registry | None) -> LabelResult:
+                       registry: Registry | None, txt_carrier: str | None) -> LabelResult:
     from aiglabel.explicit.text import add_notice_to_file
 
     dst_path = _destination(src, dst, in_place=in_place)
@@ -334,10 +376,12 @@ def _label_with_notice(src: Path, dst: str | os.PathLike[str] | None, record: AI
                                      position=notice.position)
         source = Source.from_bytes(noticed, str(src))
         codec = _registry(registry).identify(source, str(src))
-        plan = codec.plan_write(source, record)
+        plan, sidecar = _plan_for(codec, source, record, txt_carrier)
         with atomic_output(dst_path, overwrite=overwrite or in_place, durable=in_place,
                            mode_from=src) as out:
             written = emit(plan, source, out)
+        if sidecar is not None:
+            written += _write_sidecar(dst_path, sidecar, durable=in_place)
     return LabelResult(str(src), str(dst_path), codec.name, plan.carrier, tuple(plan.removed),
                        written, record, notice=notice.wording)
 
@@ -363,6 +407,7 @@ def write_label(
     in_place: bool = False,
     overwrite: bool = False,
     registry: Registry | None = None,
+    txt_carrier: str | None = None,
 ) -> LabelResult:
     """:func:`label` without the up-front validation (the codecs still serialize strictly).
 
@@ -375,10 +420,14 @@ def write_label(
         codec = _registry(registry).identify(source, str(src_path))
         patch = codec.plan_patch(source, record) if in_place else None
         if patch is None:
-            plan = codec.plan_write(source, record)
-            with atomic_output(dst_path, overwrite=overwrite or in_place, durable=in_place,
-                               mode_from=src_path) as out:
-                written = emit(plan, source, out)
+            plan, sidecar = _plan_for(codec, source, record, txt_carrier)
+            written = 0
+            if sidecar is None or not in_place:  # in place, a sidecar leaves the text alone
+                with atomic_output(dst_path, overwrite=overwrite or in_place, durable=in_place,
+                                   mode_from=src_path) as out:
+                    written = emit(plan, source, out)
+            if sidecar is not None:
+                written += _write_sidecar(dst_path, sidecar, durable=in_place)
             return LabelResult(str(src_path), str(dst_path), codec.name, plan.carrier,
                                tuple(plan.removed), written, record)
         size = source.size

@@ -25,6 +25,7 @@ __all__ = [
     "LimitExceededError",
     "NothingToLabelError",
     "OutputError",
+    "PlainTextError",
     "UnsupportedFormatError",
 ]
 
@@ -75,3 +76,8 @@ class OutputError(AiglabelError, OSError):
 class NothingToLabelError(AiglabelError, ValueError):
     """A platform write was asked for a file whose verdict is ``none``: no label, no declaration
     and no AI trace, so there is nothing to label and no label may be invented (rules §E.6)."""
+
+
+class PlainTextError(CarrierUnsupportedError, UnsupportedFormatError):
+    """Plain text has no metadata area (rules §C.5): the implicit label needs an opt-in carrier
+    (a sidecar file or a front matter). A folder walk skips such files as unsupported."""

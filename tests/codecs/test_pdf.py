@@ -1,4 +1,5 @@
-"""PDF codec: Info /AIGC through incremental updates; the original bytes stay a prefix."""
+"""PDF codec: Info /AIGC mirrored in XMP TC260:AIGC through incremental updates; the original
+bytes stay a prefix."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
 import pypdf
@@ -71,6 +73,37 @@ def xmp_of(data: bytes) -> str | None:
     return str(root["/Metadata"].get_object().get_data().decode("utf-8"))
 
 
+def xmp_labels_of(data: bytes) -> list[str]:
+    """The TC260:AIGC values in the Catalog's XMP packet, as pypdf hands the stream over and
+    the standard library's XML parser reads it (our own test output only)."""
+    catalog: Any = reader(data).trailer["/Root"]
+    metadata = catalog["/Metadata"]
+    root = ET.fromstring(metadata.get_data().decode("utf-8").rstrip("\x00"))
+    return [el.text or "" for el in root.iter(f"{{{TC260}}}AIGC")]
+
+
+def both_places(data: bytes) -> tuple[str, list[str]]:
+    """pypdf's view of the label: Info /AIGC and the XMP TC260:AIGC values."""
+    metadata: Any = reader(data).metadata
+    return str(metadata["/AIGC"]), xmp_labels_of(data)
+
+
+def mirrored(found: Any) -> bool:
+    return any(f.code == "G3.carrier" and "mirrored in the XMP" in f.message
+               for f in found.findings)
+
+
+def plain(value: Any) -> Any:
+    """A pypdf object as comparable Python values (references as (number, generation))."""
+    if isinstance(value, pypdf.generic.IndirectObject):
+        return ("ref", value.idnum, value.generation)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def startxref(data: bytes) -> int:
     return int(re.findall(rb"startxref\s+(\d+)", data)[-1])
 
@@ -85,8 +118,9 @@ def test_write_appends_an_update_and_pypdf_reads_it(path: Path,
     rec = record("pdf-1")
     out = PDF.write(data, rec)
     assert out.startswith(data)  # the original is a byte-exact prefix (7.5.6)
-    [found] = PDF.labels(out)
+    [found] = PDF.labels(out)  # one label, in two places
     assert (found.carrier, found.record, found.form) == (CARRIER, rec, "bare")
+    assert mirrored(found)
     with caplog.at_level(logging.WARNING, logger="pypdf"):
         info_of(data)
         before_warnings = {r.getMessage() for r in caplog.records}
@@ -98,8 +132,7 @@ def test_write_appends_an_update_and_pypdf_reads_it(path: Path,
     assert info["/AIGC"] == rec.to_json()
     before = {k: v for k, v in info_of(data).items() if k != "/AIGC"}
     assert {k: v for k, v in info.items() if k != "/AIGC"} == before
-    packet = xmp_of(out)
-    assert packet is None or "TC260:AIGC" not in packet
+    assert both_places(out) == (rec.to_json(), [rec.to_json()])
     assert len(reader(out).pages) == len(reader(data).pages)
     assert PDF.essence(out) == PDF.essence(data)
 
@@ -125,12 +158,16 @@ def test_writing_twice_leaves_one_label(path: Path) -> None:
     twice = PDF.write(once, record("second"))
     assert twice.startswith(once)
     assert [lb.record for lb in PDF.labels(twice)] == [record("second")]
-    assert info_of(twice)["/AIGC"] == record("second").to_json()
+    assert both_places(twice) == (record("second").to_json(), [record("second").to_json()])
     assert PDF.write(twice, record("second")) == twice  # nothing to change: same bytes
     assert PDF.essence(twice) == PDF.essence(data)
     inspection = aiglabel.inspect(twice)
     assert inspection.status == "compliant"
-    assert "G4.superseded-label" in {f.code for f in inspection.findings}
+    superseded = [f.message for f in inspection.findings if f.code == "G4.superseded-label"]
+    assert superseded[0] == (
+        f"an earlier revision (the first {len(once)} bytes) still holds 1 AIGC label(s) in "
+        "pdf:info:AIGC (mirrored in XMP); only the current revision's label counts "
+        "(incremental update, rules §C.7)")
 
 
 def test_essence_differs_between_documents() -> None:
@@ -157,40 +194,195 @@ def test_old_label_is_replaced_in_the_info_dictionary() -> None:
                         "(incremental update, rules §C.7)"]
 
 
-def test_xmp_label_moves_to_info_keeping_every_other_property() -> None:
+def xmp_escaped(label: str) -> str:
+    return label.replace("&", "&amp;").replace('"', "&quot;")
+
+
+XMP_PROPERTIES = ("dc:title", "dc:creator", "xmp:CreatorTool", "xmp:CreateDate", "pdf:Producer",
+                  "xmpMM:DocumentID", "xmpMM:InstanceID")
+
+
+def test_xmp_label_is_updated_in_place_and_mirrored_in_info() -> None:
     data = fixture("xmp-label.pdf")
     [old] = PDF.labels(data)
     assert old.carrier == XMP_CARRIER
     plan = PdfCodec().plan_write(Source.from_bytes(data), record("moved"))
-    assert plan.removed == [XMP_CARRIER]
+    assert plan.removed == []  # the XMP property is rewritten, not removed
     out = PDF.write(data, record("moved"))
-    assert [(lb.carrier, lb.record) for lb in PDF.labels(out)] == [(CARRIER, record("moved"))]
+    [found] = PDF.labels(out)
+    assert (found.carrier, found.record) == (CARRIER, record("moved"))
+    assert mirrored(found)
+    before, after = xmp_of(data), xmp_of(out)
+    assert before is not None
+    # Only the property's text changed: every other byte of the packet (padding included).
+    assert after == before.replace(xmp_escaped(MAKE.OLD_LABEL_JSON),
+                                   xmp_escaped(record("moved").to_json()))
+    assert both_places(out) == (record("moved").to_json(), [record("moved").to_json()])
+    tail = out[len(data):]
+    assert b"\n7 0 obj\n<< /Type /Metadata /Subtype /XML /Length " in tail
+    assert b"/Type /Catalog" not in tail  # the Catalog already names the stream
+
+
+def test_the_same_label_in_info_and_xmp_is_one_label() -> None:
+    data = fixture("dual-label.pdf")  # the same record in Info (a hex string) and XMP
+    assert b"/AIGC <7B22" in data
+    [found] = PDF.labels(data)
+    assert (found.carrier, found.record and found.record.produce_id) == (CARRIER, OLD_PRODUCE_ID)
+    assert mirrored(found)
+    inspection = aiglabel.inspect(data)
+    assert inspection.status == "compliant"
+    assert "G4.multiple-labels" not in {f.code for f in inspection.findings}
+    out = PDF.write(data, record("one"))
+    [new] = PDF.labels(out)
+    assert (new.carrier, new.record) == (CARRIER, record("one"))
+    assert both_places(out) == (record("one").to_json(), [record("one").to_json()])
+
+
+def test_different_labels_in_info_and_xmp_are_two_labels_until_a_write() -> None:
+    other = MAKE.OLD_LABEL_JSON.replace(OLD_PRODUCE_ID, "other-0002")
+    data = MAKE.with_xmp("Conflict", label=MAKE.OLD_LABEL_JSON,
+                         info_extra=b" /AIGC " + MAKE.literal(other))
+    labels = PDF.labels(data)
+    assert [(lb.carrier, lb.record and lb.record.produce_id) for lb in labels] == [
+        (CARRIER, "other-0002"), (XMP_CARRIER, OLD_PRODUCE_ID)]
+    assert not any(mirrored(lb) for lb in labels)
+    inspection = aiglabel.inspect(data)
+    assert inspection.status == "noncompliant"
+    assert {"G4.multiple-labels", "G4.conflicting-labels"} <= {f.code for f in inspection.findings}
+    out = PDF.write(data, record("settled"))
+    assert out.startswith(data)
+    [found] = PDF.labels(out)
+    assert (found.carrier, found.record) == (CARRIER, record("settled"))
+    assert mirrored(found)
+    assert both_places(out) == (record("settled").to_json(), [record("settled").to_json()])
+    assert aiglabel.inspect(out).status == "compliant"
+
+
+def test_xmp_without_a_label_gets_it_merged_keeping_every_other_property() -> None:
+    data = fixture("xmp.pdf")
+    rec = record("x")
+    out = PDF.write(data, rec)
     before, after = xmp_of(data), xmp_of(out)
     assert before is not None
     assert after is not None
-    assert "TC260:AIGC" not in after
-    for prop in ("dc:title", "dc:creator", "xmp:CreatorTool", "xmp:CreateDate", "pdf:Producer",
-                 "xmpMM:DocumentID", "xmpMM:InstanceID"):
+    for prop in XMP_PROPERTIES:
         assert re.search(f"<{prop}>.*?</{prop}>", before, re.S).group(0) in after  # type: ignore[union-attr]
-    assert after.endswith('<?xpacket end="w"?>')
+    # The new rdf:Description goes in before </rdf:RDF>; nothing before it moves.
+    cut = before.index(" </rdf:RDF>")
+    assert after.startswith(before[:cut])
+    assert after.endswith(before[cut:])
+    assert both_places(out) == (rec.to_json(), [rec.to_json()])
+    assert reader(out).xmp_metadata is not None
+    tail = out[len(data):]
+    assert b"/Type /Catalog" not in tail
+    assert PDF.write(out, rec) == out
 
 
-def test_dual_labels_are_both_reported_then_one_is_left() -> None:
-    data = fixture("dual-label.pdf")
-    assert [lb.carrier for lb in PDF.labels(data)] == [CARRIER, XMP_CARRIER]
-    assert b"/AIGC <7B22" in data  # the Info label is a hex string here
-    inspection = aiglabel.inspect(data)
-    assert inspection.status == "noncompliant"
-    assert "G4.multiple-labels" in {f.code for f in inspection.findings}
-    out = PDF.write(data, record("one"))
-    assert [(lb.carrier, lb.record) for lb in PDF.labels(out)] == [(CARRIER, record("one"))]
+@pytest.mark.parametrize("name", ["plain.pdf", "xref-stream.pdf", "signed-like.pdf"])
+def test_no_xmp_gets_a_metadata_stream_and_a_catalog_revision(name: str) -> None:
+    data = fixture(name)
+    rec = record("new-xmp")
+    out = PDF.write(data, rec)
+    assert out.startswith(data)
+    tail = out[len(data):]
+    root_before: Any = reader(data).trailer["/Root"]
+    assert "/Metadata" not in root_before
+    trailer = reader(out).trailer
+    root: Any = trailer["/Root"]
+    ref = root.raw_get("/Metadata")
+    # A new object, uncompressed (XMP-aware tools scan for the packet), after every old one.
+    old_trailer: Any = reader(data).trailer
+    assert ref.idnum >= int(old_trailer["/Size"])
+    match = re.search(rb"\n%d 0 obj\n<< /Type /Metadata /Subtype /XML /Length (\d+) >>\nstream\n"
+                      rb"<\?xpacket begin=" % ref.idnum, tail)
+    assert match is not None
+    # The Catalog's new revision: same object number, every entry kept, /Metadata added.
+    num = trailer.raw_get("/Root").idnum
+    assert re.search(rb"\n%d 0 obj\n<< /Type /Catalog " % num, tail)
+    assert {k: plain(v) for k, v in root.items() if k != "/Metadata"} == {
+        k: plain(v) for k, v in root_before.items()}
+    assert both_places(out) == (rec.to_json(), [rec.to_json()])
+    assert len(reader(out).pages) == len(reader(data).pages)
+    assert PDF.write(out, rec) == out
+    assert PDF.essence(out) == PDF.essence(data)
 
 
-def test_xmp_without_a_label_is_not_rewritten() -> None:
-    data = fixture("xmp.pdf")
-    out = PDF.write(data, record("x"))
-    assert b"/Type /Metadata" not in out[len(data):]
-    assert xmp_of(out) == xmp_of(data)
+def test_only_the_place_that_lacks_the_label_is_written() -> None:
+    rec = record("half")
+    b = MAKE.Builder("1.4")
+    MAKE.one_page(b, ["info only"])
+    b.add(6, MAKE.info_dict("Info only", extra=b" /AIGC " + MAKE.literal(rec.to_json())))
+    info_only = b.classic(b"/Root 1 0 R /Info 6 0 R")
+    out = PDF.write(info_only, rec)
+    tail = out[len(info_only):]
+    assert b"\n6 0 obj" not in tail  # the Info dictionary already holds it
+    assert b"\n7 0 obj\n<< /Type /Metadata" in tail
+    assert b"\n1 0 obj\n<< /Type /Catalog" in tail
+    assert both_places(out) == (rec.to_json(), [rec.to_json()])
+    xmp_only = MAKE.with_xmp("XMP only", label=rec.to_json())
+    out = PDF.write(xmp_only, rec)
+    tail = out[len(xmp_only):]
+    assert re.findall(rb"\n(\d+) 0 obj\n", tail) == [b"6"]  # the XMP packet already holds it
+    assert both_places(out) == (rec.to_json(), [rec.to_json()])
+
+
+def test_a_compressed_metadata_stream_is_rewritten_uncompressed() -> None:
+    b = MAKE.Builder("1.4")
+    MAKE.one_page(b, ["compressed xmp"], catalog_extra=b" /Metadata 7 0 R")
+    b.add(6, MAKE.info_dict("Compressed"))
+    b.add(7, MAKE.stream(b" /Type /Metadata /Subtype /XML /Custom (kept)",
+                         MAKE.xmp_packet("Compressed"), compress=True))
+    data = b.classic(b"/Root 1 0 R /Info 6 0 R")
+    out = PDF.write(data, record("z"))
+    tail = out[len(data):]
+    assert b"\n7 0 obj\n<< /Type /Metadata /Subtype /XML /Custom (kept) /Length " in tail
+    assert b"/FlateDecode" not in tail
+    assert both_places(out) == (record("z").to_json(), [record("z").to_json()])
+    assert "<dc:title>" in (xmp_of(out) or "")
+
+
+@pytest.mark.parametrize("label", [None, MAKE.OLD_LABEL_JSON], ids=["no-label", "label"])
+def test_a_broken_xmp_packet_is_not_edited(label: str | None) -> None:
+    aigc = (f'<TC260:AIGC xmlns:TC260="{TC260}">{xmp_escaped(label)}</TC260:AIGC>'
+            if label else "")
+    packet = (f"<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"x\">{aigc}"
+              "<unclosed></x:xmpmeta>").encode()
+    b = MAKE.Builder("1.4")
+    MAKE.one_page(b, ["broken xmp"], catalog_extra=b" /Metadata 7 0 R")
+    b.add(6, MAKE.info_dict("Broken"))
+    b.add(7, MAKE.stream(b" /Type /Metadata /Subtype /XML", packet))
+    data = b.classic(b"/Root 1 0 R /Info 6 0 R")
+    assert len(PDF.labels(data)) == (1 if label else 0)
+    plan = PdfCodec().plan_write(Source.from_bytes(data), record("b"))
+    assert plan.removed == ([XMP_CARRIER] if label else [])
+    out = PDF.write(data, record("b"))
+    [found] = PDF.labels(out)
+    assert (found.carrier, found.record) == (CARRIER, record("b"))
+    assert not mirrored(found)
+    after = xmp_of(out)
+    assert after == (packet.decode().replace(aigc, "") if label else packet.decode())
+    assert PDF.write(out, record("b")) == out
+
+
+def test_a_mirror_keeps_the_findings_of_its_xmp_copy() -> None:
+    """The XMP copy under the URI without the trailing slash is the same label; its namespace
+    warning stays on the one label reported."""
+    rec = record("ns")
+    b = MAKE.Builder("1.4")
+    MAKE.one_page(b, ["namespace"], catalog_extra=b" /Metadata 7 0 R")
+    b.add(6, MAKE.info_dict("Namespace", extra=b" /AIGC " + MAKE.literal(rec.to_json())))
+    packet = MAKE.xmp_packet("Namespace", label=rec.to_json())
+    b.add(7, MAKE.stream(b" /Type /Metadata /Subtype /XML",
+                         packet.replace(TC260.encode(), TC260.rstrip("/").encode())))
+    data = b.classic(b"/Root 1 0 R /Info 6 0 R")
+    [found] = PDF.labels(data)
+    assert found.carrier == CARRIER
+    assert mirrored(found)
+    assert [(f.code, f.carrier) for f in found.findings if f.code == "G3.namespace"] == [
+        ("G3.namespace", XMP_CARRIER)]
+    out = PDF.write(data, rec)  # the property is rewritten under the guide's URI
+    assert xmp_labels_of(out) == [rec.to_json()]
+    assert PDF.write(out, rec) == out
 
 
 def test_signed_byte_range_still_covers_the_same_bytes() -> None:
@@ -263,14 +455,14 @@ def run_exiftool(exiftool: str, *args: str | Path) -> dict[str, Any]:
     return row
 
 
-@pytest.mark.parametrize("name", ["plain.pdf", "xref-stream.pdf", "xmp-label.pdf",
-                                  "incremental.pdf"])
+@pytest.mark.parametrize("name", ["plain.pdf", "xref-stream.pdf", "xmp.pdf", "xmp-label.pdf",
+                                  "incremental.pdf", "dual-label.pdf"])
 def test_exiftool_reads_the_label(exiftool: str, name: str, tmp_path: Path) -> None:
     dst = tmp_path / name
     aiglabel.label(MEDIA / "pdf" / name, dst, record("exif"))
     row = run_exiftool(exiftool, dst)
     assert row["PDF:AIGC"] == record("exif").to_json()
-    assert "XMP-TC260:AIGC" not in row
+    assert row["XMP-TC260:AIGC"] == record("exif").to_json()
     assert row["PDF:Title"] == info_of(fixture(name))["/Title"]
 
 
@@ -287,8 +479,10 @@ def test_we_read_the_xmp_label_exiftool_wrote(exiftool: str, tmp_path: Path) -> 
     aiglabel.label(dst, out, record("ours"))
     row = run_exiftool(exiftool, out)
     assert row["PDF:AIGC"] == record("ours").to_json()
-    assert "XMP-TC260:AIGC" not in row
+    assert row["XMP-TC260:AIGC"] == record("ours").to_json()
     assert row["XMP-dc:Title"] == "XMP fixture"
+    [found] = aiglabel.read_labels(out)
+    assert (found.carrier, found.record) == (CARRIER, record("ours"))
 
 
 # --- the verifier -----------------------------------------------------------------------------

@@ -37,20 +37,21 @@ __all__ = ["label_command"]
 
 def _label_one(
     src: Path, dst: Path | None, record: AIGCRecord, *, in_place: bool, overwrite: bool,
-    notice: TextNotice | None = None,
+    notice: TextNotice | None = None, txt_carrier: str | None = None,
 ) -> LabelResult:
     """Label one file, creating the output's parent folders only when they are needed."""
+    call = functools.partial(label, record=record, notice=notice, txt_carrier=txt_carrier)
     if in_place or dst is None:
-        return label(src, None, record, in_place=True, notice=notice)
+        return call(src, None, in_place=True)
     try:
-        return label(src, dst, record, overwrite=overwrite, notice=notice)
+        return call(src, dst, overwrite=overwrite)
     except OutputError:
         if dst.parent.is_dir():
             raise
     # The write failed only because the mirrored folder does not exist yet: a file that
     # cannot be labelled fails before this point, so it leaves no empty folders behind.
     dst.parent.mkdir(parents=True, exist_ok=True)
-    return label(src, dst, record, overwrite=overwrite, notice=notice)
+    return call(src, dst, overwrite=overwrite)
 
 
 def _text_notice(explicit: bool, wording: str | None, position: str | None) -> TextNotice | None:
@@ -164,6 +165,17 @@ def label_command(
             show_default=False,
         ),
     ] = None,
+    txt_carrier: Annotated[
+        str | None,
+        typer.Option(
+            "--txt-carrier",
+            metavar="KIND",
+            help="Plain text has no metadata area: 'sidecar' writes <file>.aigc.json beside "
+            "it (text untouched), 'frontmatter' a Markdown front matter at its head. Without "
+            "it, .txt files are refused (skipped when found in a folder).",
+            show_default=False,
+        ),
+    ] = None,
     in_place: InPlaceOption = False,
     overwrite: OverwriteOption = False,
     verbose: VerboseOption = False,
@@ -179,6 +191,9 @@ def label_command(
     """
     check_output_mode(output, in_place)
     text_notice = _text_notice(explicit, notice, notice_position)
+    if txt_carrier not in (None, "sidecar", "frontmatter"):
+        msg = f"{txt_carrier!r} is not one of sidecar, frontmatter"
+        raise typer.BadParameter(msg, param_hint="'--txt-carrier'")
 
     if producer is not None:
         code, demo = producer, False
@@ -217,7 +232,7 @@ def label_command(
         with reporter.progress(len(expansion.jobs), "labelling") as advance:
             for job in expansion.jobs:
                 _process(job, output, code, produce_id, propagator, in_place, overwrite, reporter,
-                         text_notice)
+                         text_notice, txt_carrier)
                 advance()
         reporter.summary("labelled")
     if reporter.failed:
@@ -234,12 +249,13 @@ def _process(
     overwrite: bool,
     reporter: Reporter,
     text_notice: TextNotice | None = None,
+    txt_carrier: str | None = None,
 ) -> None:
     record = AIGCRecord.for_producer(code, produce_id, propagator=propagator)
     dst = None if in_place or output is None else output / job.rel
     call = functools.partial(
         _label_one, job.src, dst, record, in_place=in_place, overwrite=overwrite,
-        notice=text_notice,
+        notice=text_notice, txt_carrier=txt_carrier,
     )
     outcome = attempt(job, call, reporter)
     if outcome.status == "ok" and outcome.value is not None:

@@ -45,6 +45,8 @@ SCREENS: dict[str, Callable[[bytes], bool]] = {
     "ooxml": lambda h: h.startswith(b"PK\x03\x04"),
     "pdf": lambda h: b"%PDF-" in h[:1024],
     "png": lambda h: h.startswith(b"\x89PNG"),
+    "text": lambda h: h.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        bool(h) and b"\x00" not in h[:65536]),
     "tiff": lambda h: h.startswith((b"II", b"MM")),
     "wav": lambda h: h.startswith(_RIFF_FORMS),
     "webp": lambda h: h.startswith(b"RIFF"),

@@ -9,7 +9,8 @@ writes is::
 
     [LF]                          only when the file does not end with CR or LF
     %aiglabel-update LF           a comment: the section's first line
-    N G obj ... endobj LF         each changed object (Info dictionary, metadata stream)
+    N G obj ... endobj LF         each changed or new object (Info dictionary, metadata
+                                  stream, Catalog)
     xref section                  a table (7.5.4) or a stream (7.5.8), like the file's last one
     %aiglabel-update <start> LF   a comment: the section's first byte offset, in decimal
     startxref LF <offset> LF %%EOF LF
@@ -175,6 +176,16 @@ def serialize(obj: Any, depth: int = 0, max_depth: int = 32) -> bytes:
         obj.write_to_stream(out)
         return out.getvalue()
     return b"null"  # anything else pypdf may hand back for a damaged value
+
+
+def entry(key: Any, value: Any, max_depth: int = 32) -> bytes:
+    """One dictionary entry, ``/Key value``, both serialised as read (:func:`serialize`)."""
+    return serialize(key, 1, max_depth) + b" " + serialize(value, 1, max_depth)
+
+
+def dictionary(entries: list[bytes]) -> bytes:
+    """A dictionary (7.3.7) of serialised entries, in order."""
+    return b"<< " + b" ".join(entries) + b" >>"
 
 
 def indirect_object(num: int, gen: int, body: bytes) -> bytes:

@@ -3,26 +3,35 @@
 Spec: ISO 32000-1:2008 (PDF 1.7) https://opensource.adobe.com/dc-acrobatsdk-docs/pdfstandards/PDF32000_2008.pdf
 : 7.5.4 cross-reference table, 7.5.5 trailer, 7.5.6 incremental updates, 7.5.8
 cross-reference streams, 14.3.2 metadata streams, 14.3.3 document information dictionary.
-GB carrier (TC260-PG-20258A §6.3, rules §C.4, [M]): the document information dictionary (the
+GB carriers (TC260-PG-20258A §6.3, rules §C.4, [M]): the document information dictionary (the
 trailer's ``/Info``) key ``/AIGC``, a string holding the bare Annex E JSON; written as a literal
 string (``(`` ``)`` ``\\`` escaped), or UTF-16BE hex when not ASCII; literal and hex strings are
 both read. Carrier ``pdf:info:AIGC``; a key that is ``AIGC`` only ignoring case is read as
-``pdf:info:<Key>``.
-Also reads: ``TC260:AIGC`` (rules §C.6) in the XMP packet of the Catalog's ``/Metadata`` stream
-(carrier ``pdf:xmp``; no guide lists it for PDF). Only what the current revision references is
-read: an incremental update's objects replace the older ones (pypdf merges the sections).
+``pdf:info:<Key>``. The same JSON is mirrored as ``TC260:AIGC`` (rules §C.6) in the XMP packet
+of the Catalog's ``/Metadata`` stream (carrier ``pdf:xmp``), read there too. Only what the
+current revision references is read: an incremental update's objects replace the older ones
+(pypdf merges the sections).
+
+One label in two places (project choice): when the Info label and the XMP label hold the same
+record (the same parsed fields), :meth:`PdfCodec.read_labels` returns one label, the Info one,
+with an info finding ``G3.carrier`` saying it is mirrored in XMP (GB 6.1 c) counts labels, not
+copies of one). When they differ both are reported: two labels, a conflict for ``inspect``.
 
 Writing (rules §C.7, project choice) appends one incremental update (7.5.6; layout in
 :mod:`._pdfupdate`): a new revision of the Info dictionary, same object number, every other
-entry kept with its original string bytes and ``/AIGC`` replaced or added; when the XMP packet
-holds a ``TC260:AIGC`` property, a new revision of the metadata stream without it, every other
-property kept (GB 6.1 c): one label per file, so the label is not duplicated into XMP); a
-cross-reference table, or a stream when the file's last one is a stream, whose trailer keeps
-``/Root``, ``/Info`` and ``/ID`` and points ``/Prev`` at the previous section. The original
-bytes are an exact prefix of the output, so byte-range signatures and C2PA hashes over them stay
-valid. A write that changes nothing (the label is already there, alone) copies the file as is.
-Superseded revisions keep their bytes, old labels included; the verifier reports them as info.
-Encrypted files are not written (the new strings would need encrypting).
+entry kept with its original string bytes and ``/AIGC`` replaced or added (other AIGC keys
+dropped); a new revision of the metadata stream, uncompressed, whose packet has the
+``TC260:AIGC`` property merged in and every other property kept (:func:`._xmp.merge_label`),
+or, when the Catalog has no metadata stream, a new one (``/Type /Metadata /Subtype /XML``)
+and a new revision of the Catalog referencing it; a cross-reference table, or a stream when
+the file's last one is a stream, whose trailer keeps ``/Root``, ``/Info`` and ``/ID`` and points
+``/Prev`` at the previous section. An object that already holds exactly the label is not
+rewritten; a write that changes nothing copies the file as is, so writes are idempotent. An
+XMP packet that is not well-formed XML is not edited (its AIGC properties are cut out, the
+label goes into Info only). The original bytes are an exact prefix of the output, so
+byte-range signatures and C2PA hashes over them stay valid. Superseded revisions keep their
+bytes, old labels included; the verifier reports them as info. Encrypted files are not
+written (the new strings would need encrypting).
 
 Essence: the file's bytes before the first of the aiglabel update sections that end it (each is
 recognised from the tail, :func:`._pdfupdate.update_sections`): the whole original document, as
@@ -41,7 +50,7 @@ import functools
 import io
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiglabel._io import EditPlan, Source, Span
@@ -196,12 +205,14 @@ class _Doc:
     """The parts of the current revision a label read or write needs."""
 
     reader: PdfReader
+    root: DictionaryObject
+    root_ref: IndirectObject | None = None
     info_ref: IndirectObject | None = None
     info: DictionaryObject | None = None
     xmp_ref: IndirectObject | None = None
     xmp_entries: DictionaryObject | None = None
     packet: bytes | None = None
-    labels: list[FoundLabel] = field(default_factory=list)
+    labels: list[FoundLabel] = field(default_factory=list)  # every one, mirrors not merged
 
 
 def _is_label_key(key: str) -> bool:
@@ -248,7 +259,12 @@ def _load(src: Source, strict: bool, size: int | None = None) -> _Doc:
     reader = _reader(src, src.size if size is None else size, strict)
     if reader.is_encrypted:
         _decrypt(src, reader)
-    doc = _Doc(reader)
+    raw_root = reader.trailer.raw_get("/Root") if "/Root" in reader.trailer else None
+    root = _resolve(raw_root)
+    if not isinstance(root, DictionaryObject):
+        msg = "the trailer has no /Root catalog dictionary"
+        raise CorruptFileError(msg, path=src.name)
+    doc = _Doc(reader, root, raw_root if isinstance(raw_root, IndirectObject) else None)
     raw_info = reader.trailer.raw_get("/Info") if "/Info" in reader.trailer else None
     info = _resolve(raw_info)
     if isinstance(info, DictionaryObject):
@@ -261,10 +277,6 @@ def _load(src: Source, strict: bool, size: int | None = None) -> _Doc:
                 text = _text(_resolve(value))
                 doc.labels.append(FoundLabel.from_text(
                     carrier, text if text is not None else str(value), offset=offset))
-    root = _resolve(reader.trailer.raw_get("/Root")) if "/Root" in reader.trailer else None
-    if not isinstance(root, DictionaryObject):
-        msg = "the trailer has no /Root catalog dictionary"
-        raise CorruptFileError(msg, path=src.name)
     raw_md = root.raw_get("/Metadata") if "/Metadata" in root else None
     if isinstance(raw_md, IndirectObject):  # 14.3.2: /Metadata is an indirect stream
         _check_length(src, reader, raw_md)
@@ -306,16 +318,37 @@ def _check_length(src: Source, reader: PdfReader, ref: IndirectObject) -> None:
         raise LimitExceededError(msg, path=src.name)
 
 
-def _superseded_labels(src: Source) -> list[tuple[int, list[FoundLabel]]]:
-    """Labels of the revisions that aiglabel's update sections superseded, newest first."""
-    out: list[tuple[int, list[FoundLabel]]] = []
+def _as_one(labels: list[FoundLabel]) -> list[FoundLabel]:
+    """The labels as read: an Info label and an XMP label with the same record are one label
+    in two places (module docstring), reported as the Info one with a note and any finding
+    of the XMP copy it does not have already."""
+    info = [lb for lb in labels if lb.carrier != XMP_CARRIER]
+    xmp = [lb for lb in labels if lb.carrier == XMP_CARRIER]
+    if len(info) != 1 or len(xmp) != 1 or info[0].record is None:
+        return labels
+    first, mirror = info[0], xmp[0]
+    if mirror.record != first.record:
+        return labels
+    seen = {(f.code, f.message) for f in first.findings}
+    extra = [f for f in mirror.findings if (f.code, f.message) not in seen]
+    note = Finding("G3.carrier", Severity.INFO,
+                   f"the label is mirrored in the XMP metadata stream (TC260:AIGC, {XMP_CARRIER})"
+                   "; the same record in both places counts as one label", first.carrier)
+    return [replace(first, findings=(*first.findings, *extra, note))]
+
+
+def _superseded_labels(src: Source) -> list[tuple[int, list[FoundLabel], bool]]:
+    """Labels of the revisions that aiglabel's update sections superseded, newest first, and
+    whether a mirrored pair was among them."""
+    out: list[tuple[int, list[FoundLabel], bool]] = []
     for start in upd.update_sections(src)[:_MAX_REVISIONS_CHECKED]:
         try:
             doc = _guarded(src, functools.partial(_load, src, size=start))
         except (CorruptFileError, LimitExceededError):
             continue
         if doc.labels:
-            out.append((start, doc.labels))
+            labels = _as_one(doc.labels)
+            out.append((start, labels, len(labels) < len(doc.labels)))
     return out
 
 
@@ -337,20 +370,36 @@ def _info_body(doc: _Doc, label_json: str, max_depth: int) -> tuple[bytes, list[
             else:
                 removed.append(CARRIER if key == "/AIGC" else f"pdf:info:{key[1:]}")
             continue
-        entries.append(upd.serialize(key, 1, max_depth) + b" "
-                       + upd.serialize(value, 1, max_depth))
+        entries.append(upd.entry(key, value, max_depth))
     if not placed:
         entries.append(label)
-    return b"<< " + b" ".join(entries) + b" >>", removed
+    return upd.dictionary(entries), removed
+
+
+def _new_packet(doc: _Doc, label_json: str) -> tuple[bytes | None, int]:
+    """The metadata stream's new packet (``None``: leave the stream as it is) and how many
+    XMP labels it loses: ``label_json`` merged into the packet, or a new packet when there is
+    none; a packet that is not well-formed XML is not edited, only its labels cut out."""
+    if doc.packet is None:
+        return _xmp.new_packet(label_json), 0
+    try:
+        merged = _xmp.merge_label(doc.packet, label_json)
+    except CorruptFileError:
+        xmp_labels = sum(lb.carrier == XMP_CARRIER for lb in doc.labels)
+        if not xmp_labels:
+            return None, 0
+        return _xmp.strip_labels(doc.packet), xmp_labels  # may raise: nested too deeply
+    return (None if merged == doc.packet else merged), 0
 
 
 def _plan(src: Source, doc: _Doc, label_json: str) -> EditPlan:
     reader = doc.reader
     plan = EditPlan(carrier=CARRIER)
     info_labels = [lb for lb in doc.labels if lb.carrier != XMP_CARRIER]
-    xmp_labels = [lb for lb in doc.labels if lb.carrier == XMP_CARRIER]
-    if (not xmp_labels and len(info_labels) == 1 and info_labels[0].carrier == CARRIER
-            and info_labels[0].raw == label_json):
+    info_done = (doc.info_ref is not None and len(info_labels) == 1
+                 and info_labels[0].carrier == CARRIER and info_labels[0].raw == label_json)
+    packet, lost = _new_packet(doc, label_json)
+    if info_done and packet is None:
         plan.copy(0, src.size)  # already labelled so: nothing to change (writes are idempotent)
         return plan
     if reader.is_encrypted:
@@ -361,38 +410,54 @@ def _plan(src: Source, doc: _Doc, label_json: str) -> EditPlan:
     size = trailer.get("/Size")
     known = [n for gen in reader.xref.values() for n in gen] + list(reader.xref_objStm)
     next_num = max([size if isinstance(size, int) else 0, *(n + 1 for n in known), 1])
+    depth = src.limits.max_depth
     objects: list[upd.NewObject] = []
-    body, removed = _info_body(doc, label_json, src.limits.max_depth)
-    plan.removed += removed
     if doc.info_ref is not None:
         info_num, info_gen = doc.info_ref.idnum, doc.info_ref.generation
     else:
         info_num, info_gen = next_num, 0
         next_num += 1
-    objects.append(upd.NewObject(info_num, info_gen, body))
-    if xmp_labels and doc.packet is not None and doc.xmp_ref is not None:
-        packet = _xmp.strip_labels(doc.packet)
-        kept = b"".join(
-            b" " + upd.serialize(k, 1) + b" " + upd.serialize(v, 1, src.limits.max_depth)
-            for k, v in (doc.xmp_entries or {}).items()
-            if k not in ("/Length", "/Filter", "/DecodeParms", "/DL"))
+    if not info_done:
+        body, removed = _info_body(doc, label_json, depth)
+        plan.removed += removed
+        objects.append(upd.NewObject(info_num, info_gen, body))
+    root = upd.serialize(trailer.raw_get("/Root"))
+    if packet is not None and doc.xmp_ref is not None:  # a new revision of the stream
+        kept = b"".join(b" " + upd.entry(k, v, depth) for k, v in (doc.xmp_entries or {}).items()
+                        if k not in ("/Length", "/Filter", "/DecodeParms", "/DL"))
         objects.append(upd.NewObject(doc.xmp_ref.idnum, doc.xmp_ref.generation,
                                      upd.stream_body(kept, packet)))
-        plan.removed += [XMP_CARRIER] * len(xmp_labels)
-    entries = (b" /Root " + upd.serialize(trailer.raw_get("/Root"))
-               + f" /Info {info_num} {info_gen} R".encode())
+        plan.removed += [XMP_CARRIER] * lost
+    elif packet is not None:  # a new stream, and a new revision of the Catalog naming it
+        xmp_num = next_num
+        next_num += 1
+        objects.append(upd.NewObject(xmp_num, 0, upd.stream_body(
+            b" /Type /Metadata /Subtype /XML", packet)))
+        ref = f"/Metadata {xmp_num} 0 R".encode()
+        entries = [ref if key == "/Metadata" else upd.entry(key, value, depth)
+                   for key, value in doc.root.items()]
+        if "/Metadata" not in doc.root:
+            entries.append(ref)
+        if doc.root_ref is not None:
+            root_num, root_gen = doc.root_ref.idnum, doc.root_ref.generation
+        else:  # a direct Catalog in the trailer (7.5.5 wants a reference): make it an object
+            root_num, root_gen = next_num, 0
+            next_num += 1
+        objects.append(upd.NewObject(root_num, root_gen, upd.dictionary(entries)))
+        root = f"{root_num} {root_gen} R".encode()
+    trailer_entries = b" /Root " + root + f" /Info {info_num} {info_gen} R".encode()
     if "/ID" in trailer:
-        entries += b" /ID " + upd.serialize(_resolve(trailer.raw_get("/ID")), 1)
+        trailer_entries += b" /ID " + upd.serialize(_resolve(trailer.raw_get("/ID")), 1)
     last = src.read_upto(src.size - 1, 1)
     plan.copy(0, src.size)
     plan.add(upd.build_section(base=src.size, lead=last not in (b"\n", b"\r"), prev=prev,
-                               objects=objects, size=next_num, trailer=entries))
+                               objects=objects, size=next_num, trailer=trailer_entries))
     return plan
 
 
 @register
 class PdfCodec(CodecBase):
-    """PDF: Info dictionary ``/AIGC``; reads XMP ``TC260:AIGC`` too; incremental writes."""
+    """PDF: Info dictionary ``/AIGC`` mirrored in XMP ``TC260:AIGC``; incremental writes."""
 
     name = "pdf"
     description = "Portable Document Format"
@@ -400,7 +465,9 @@ class PdfCodec(CodecBase):
     extensions = (".pdf",)
     carriers = (
         CarrierInfo(CARRIER, "write", "Info dictionary key /AIGC, string (20258A §6.3)"),
-        CarrierInfo(XMP_CARRIER, "read", "XMP TC260:AIGC in the Catalog /Metadata stream"),
+        CarrierInfo(XMP_CARRIER, "read",
+                    "XMP TC260:AIGC in the Catalog /Metadata stream, written as a mirror of "
+                    "/AIGC (one label when they agree)"),
     )
 
     @staticmethod
@@ -408,7 +475,8 @@ class PdfCodec(CodecBase):
         return Confidence.STRONG if SIGNATURE in head[:SNIFF_WINDOW] else Confidence.NO
 
     def read_labels(self, src: Source) -> list[FoundLabel]:
-        return _guarded(src, lambda strict: _load(src, strict)).labels
+        """The labels of the current revision; a mirrored Info/XMP pair is one label."""
+        return _as_one(_guarded(src, lambda strict: _load(src, strict)).labels)
 
     def plan_write(self, src: Source, record: AIGCRecord) -> EditPlan:
         label_json = to_json(record)
@@ -464,8 +532,9 @@ class PdfCodec(CodecBase):
     def container_findings(self, src: Source) -> list[Finding]:
         """Info: labels left in revisions that aiglabel's updates superseded (rules §C.7)."""
         out: list[Finding] = []
-        for start, labels in _superseded_labels(src):
+        for start, labels, mirrored in _superseded_labels(src):
             carriers = ", ".join(sorted({lb.carrier for lb in labels}))
+            carriers += " (mirrored in XMP)" if mirrored else ""
             out.append(Finding(
                 "G4.superseded-label", Severity.INFO,
                 f"an earlier revision (the first {start} bytes) still holds {len(labels)} "
