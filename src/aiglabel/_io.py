@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from aiglabel.errors import AiglabelError, CorruptFileError, LimitExceededError, OutputError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
 __all__ = ["EditPlan", "Limits", "Source", "Span", "atomic_output", "emit", "parse_errors"]
 
@@ -228,6 +228,14 @@ class EditPlan:
         """Append new bytes."""
         if data:
             self.pieces.append(data)
+
+    def extend(self, pieces: Iterable[bytes | Span]) -> None:
+        """Append ``pieces`` in order: spans copied (see :meth:`copy`), bytes added."""
+        for piece in pieces:
+            if isinstance(piece, Span):
+                self.copy(piece.offset, piece.offset + piece.length)
+            else:
+                self.add(piece)
 
     @property
     def output_size(self) -> int:

@@ -31,6 +31,7 @@ __all__ = [
     "AIGCRecord",
     "ParsedLabel",
     "check",
+    "is_json",
     "new_produce_id",
     "notice_elements",
     "parse_label",
@@ -353,7 +354,8 @@ def _maybe_base64(text: str) -> str | None:
     return out if out.lstrip().startswith("{") else None
 
 
-def _is_json(text: str) -> bool:
+def is_json(text: str) -> bool:
+    """True when ``text`` parses as JSON (any value)."""
     try:
         json.loads(text)
     except (ValueError, RecursionError):
@@ -389,7 +391,7 @@ def parse_label(text: str | bytes, carrier: str | None = None) -> ParsedLabel:
     value = text.strip().rstrip("\x00").strip()
     if value.startswith("AIGC{"):
         value = value[4:]
-    if not value.startswith("{") or not _is_json(value):
+    if not value.startswith("{") or not is_json(value):
         if "&quot;" in value or "&#34;" in value or "&#x22;" in value:
             value = html.unescape(value)
             add("G8.escaped", Severity.INFO, "value was HTML/XML-escaped; escaping undone")

@@ -192,11 +192,7 @@ class EpubCodec(CodecBase):
         check_xml(data, entry.name, src.name)
         plan = EditPlan(carrier=primary, removed=carriers[1:])
         replace = {entry.name: data} if new != opf else {}
-        for piece in _zip.rebuild(src, archive, replace, {}):
-            if isinstance(piece, Span):
-                plan.copy(piece.offset, piece.offset + piece.length)
-            else:
-                plan.add(piece)
+        plan.extend(_zip.rebuild(src, archive, replace, {}))
         return plan
 
     def essence_parts(self, src: Source) -> Iterable[bytes | Span]:

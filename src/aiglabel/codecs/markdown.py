@@ -52,7 +52,7 @@ from aiglabel.codecs._yaml import (
 )
 from aiglabel.codecs.base import CarrierInfo, CodecBase, Confidence, FoundLabel, MetadataItem
 from aiglabel.errors import CorruptFileError, LimitExceededError
-from aiglabel.gb45438 import AIGC_KEY, AIGCRecord, to_json
+from aiglabel.gb45438 import AIGC_KEY, AIGCRecord, is_json, to_json
 from aiglabel.model import Finding, Severity
 from aiglabel.registry import register
 
@@ -245,7 +245,7 @@ def _entry_label(entry: Entry, unclosed: bool) -> FoundLabel:
         extra.append(Finding("G8.yaml-style", Severity.INFO, f"AIGC value is {style}; the text "
                              "guide shows a block mapping", carrier))
     text: str | None = None
-    if head.startswith("{") and _is_json(raw):
+    if head.startswith("{") and is_json(raw):
         text = raw  # JSON is YAML: parse_label sees the text as written (order, duplicates)
     else:
         try:
@@ -262,14 +262,6 @@ def _entry_label(entry: Entry, unclosed: bool) -> FoundLabel:
     found = FoundLabel.from_text(carrier, text, offset=entry.start)
     return FoundLabel(found.carrier, found.form, found.record, found.raw,
                       (*found.findings, *extra), found.offset)
-
-
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except (ValueError, RecursionError):
-        return False
-    return True
 
 
 def label_block(record: AIGCRecord, nl: bytes = b"\n") -> bytes:

@@ -297,7 +297,7 @@ class Mp3Codec(CodecBase):
                 carriers.remove(PRIMARY)  # rewritten where it is, not removed
             removed.extend(carriers)  # GB 6.1 c): one label per file
         plan = EditPlan(carrier=PRIMARY, removed=removed)
-        _add(plan, _id3.rebuild(first, label).pieces)
+        plan.extend(_id3.rebuild(first, label).pieces)
         appended = {tag.header.offset: tag for prefix, tag in tags if prefix == APPENDED}
         for prefix, tag in tags[1:]:
             if prefix == LEADING:
@@ -386,7 +386,7 @@ class Mp3Codec(CodecBase):
             return
         rebuilt = _id3.rebuild(tag, None)
         if rebuilt.kept:
-            _add(plan, rebuilt.pieces)
+            plan.extend(rebuilt.pieces)
 
     def essence_parts(self, src: Source) -> Iterable[bytes | Span]:
         layout = read_layout(src)
@@ -453,14 +453,6 @@ def _frame_size(tag: _id3.Tag, size: int) -> bytes:
     if tag.header.major == 4 and not tag.int_sizes:
         return _id3.to_syncsafe(size)
     return size.to_bytes(4, "big")
-
-
-def _add(plan: EditPlan, pieces: list[bytes | Span]) -> None:
-    for piece in pieces:
-        if isinstance(piece, Span):
-            plan.copy(piece.offset, piece.offset + piece.length)
-        else:
-            plan.add(piece)
 
 
 def _id3v1(data: bytes, offset: int, out: Collector) -> None:

@@ -565,11 +565,7 @@ class Mp4Codec(CodecBase):
         plan = EditPlan(carrier=CARRIER, removed=removed)
         _copy(plan, 0, moov.offset, patches)
         plan.add(new_moov)
-        for piece in tail:
-            if isinstance(piece, Span):
-                plan.copy(piece.offset, piece.offset + piece.length)
-            else:
-                plan.add(piece)
+        plan.extend(tail)
         _copy(plan, resume, src.size, patches)
         return plan
 

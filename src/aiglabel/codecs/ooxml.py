@@ -254,11 +254,7 @@ class OoxmlCodec(CodecBase):
         if new_rels is not None:
             replace[RELS_PART] = new_rels.encode("utf-8")
         plan = EditPlan(carrier=CARRIER, removed=removed)
-        for piece in _zip.rebuild(src, archive, replace, add):
-            if isinstance(piece, Span):
-                plan.copy(piece.offset, piece.offset + piece.length)
-            else:
-                plan.add(piece)
+        plan.extend(_zip.rebuild(src, archive, replace, add))
         return plan
 
     def essence_parts(self, src: Source) -> Iterable[bytes | Span]:
