@@ -1,0 +1,180 @@
+"""The explicit image label: visible text on the picture (GB 45438 §5.2, rules §A.2, §A.8).
+
+GB 5.2: a text label containing the AI element and the generation element (rules §A.0), at an
+edge or corner, legible, with a **text height of at least 5 % of the image's shortest side**
+(``IMAGE_MIN_TEXT_HEIGHT_RATIO``). aiglabel draws ``AI生成`` by default at the bottom-right
+corner, sized so that the drawn glyphs' ink height is ``IMAGE_TARGET_RATIO`` (6 %) of the
+shortest side [project choice, rules §A.8], in white with a dark outline on a translucent dark
+plate, legible on any background. The glyph height is measured on the rendered glyph mask, not
+taken from the font size, and returned so a caller can check it.
+
+The font is a subset of Noto Sans CJK SC shipped with the package (SIL OFL 1.1, licence in
+``fonts/OFL.txt``; built by ``scripts/make_font.py``) covering ASCII and the Han characters of
+the usual wordings. Wording with a character outside it needs ``font_path``; it is refused
+before drawing, never rendered as empty boxes.
+
+Only the label's rectangle is converted to RGBA and composited; the rest of the picture keeps
+its pixels. Writing the labelled picture back to a file (re-encoding, metadata) is done by the
+caller.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from aiglabel.errors import InvalidLabelError
+from aiglabel.explicit.text import check_wording
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageFont
+
+__all__ = [
+    "DEFAULT_IMAGE_WORDING",
+    "IMAGE_MIN_TEXT_HEIGHT_RATIO",
+    "IMAGE_TARGET_RATIO",
+    "POSITIONS",
+    "ImageLabel",
+    "RenderedLabel",
+    "bundled_font",
+    "render_label",
+]
+
+IMAGE_MIN_TEXT_HEIGHT_RATIO = 0.05  # GB 5.2 e) (rules §A.8)
+IMAGE_TARGET_RATIO = 0.06  # rules §A.8 [project choice]: a margin over the minimum
+DEFAULT_IMAGE_WORDING = "AI生成"
+POSITIONS = ("bottom-right", "bottom-left", "top-right", "top-left", "bottom", "top")
+_MISSING_PROBE = "\U0010fffd"  # a private-use code point no label font maps: its .notdef glyph
+_MODES = {"RGB", "RGBA", "L", "LA"}  # drawn in place; other modes become RGB(A) first
+
+
+def bundled_font() -> str:
+    """Path of the bundled label font (a Noto Sans CJK SC subset, SIL OFL 1.1)."""
+    return str(resources.files("aiglabel.explicit") / "fonts" / "aiglabel-label-sans.otf")
+
+
+@dataclass(frozen=True, slots=True)
+class ImageLabel:
+    """What to draw: wording (rules §A.0 checked), corner or edge, the target glyph height as
+    a fraction of the shortest side (never below 5 %), and an optional font file.
+
+    Raises:
+        InvalidLabelError: bad wording, position or ratio.
+    """
+
+    wording: str = DEFAULT_IMAGE_WORDING
+    position: str = "bottom-right"
+    ratio: float = IMAGE_TARGET_RATIO
+    font_path: str | None = None
+
+    def __post_init__(self) -> None:
+        check_wording(self.wording)
+        if self.position not in POSITIONS:
+            msg = f"label position {self.position!r} is not one of {', '.join(POSITIONS)}"
+            raise InvalidLabelError(msg)
+        if not IMAGE_MIN_TEXT_HEIGHT_RATIO <= self.ratio <= 0.5:
+            msg = (f"label height ratio {self.ratio} is outside {IMAGE_MIN_TEXT_HEIGHT_RATIO}"
+                   "..0.5 (GB 45438 5.2 e): at least 5 % of the shortest side)")
+            raise InvalidLabelError(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedLabel:
+    """A labelled picture: the image, the changed rectangle ``(left, top, right, bottom)``, and
+    the drawn glyphs' ink height in pixels and as a fraction of the shortest side."""
+
+    image: Image.Image
+    box: tuple[int, int, int, int]
+    glyph_height: int
+    glyph_ratio: float
+
+
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    from PIL import ImageFont
+
+    return ImageFont.truetype(path, size)
+
+
+def check_glyphs(wording: str, font_path: str) -> None:
+    """Refuse wording with characters the font has no glyph for (they would draw as boxes).
+
+    Raises:
+        InvalidLabelError: the characters missing from the font, named.
+    """
+    font = _font(font_path, 48)
+    notdef = font.getmask(_MISSING_PROBE)
+    notdef_key = (notdef.size, bytes(notdef))
+    missing = sorted({ch for ch in wording if not ch.isspace()
+                      and (lambda m: (m.size, bytes(m)))(font.getmask(ch)) == notdef_key})
+    if missing:
+        msg = (f"the label font has no glyph for {''.join(missing)!r}; pass a font that "
+               "covers the wording (font_path / --font)")
+        raise InvalidLabelError(msg)
+
+
+def _ink(font: ImageFont.FreeTypeFont, text: str) -> tuple[int, int, int, int]:
+    """The text's ink box at the origin, in whole pixels."""
+    left, top, right, bottom = font.getbbox(text)
+    return math.floor(left), math.floor(top), math.ceil(right), math.ceil(bottom)
+
+
+def _size_for(wording: str, font_path: str, target: int) -> tuple[ImageFont.FreeTypeFont, int]:
+    """The smallest font size whose drawn ink height is at least ``target`` pixels."""
+    size = max(4, target)
+    for _ in range(64):
+        font = _font(font_path, size)
+        height = _ink(font, wording)[3] - _ink(font, wording)[1]
+        if height >= target:
+            return font, height
+        size = max(size + 1, math.ceil(size * target / max(height, 1)))
+    msg = f"cannot size the label to {target} pixels"
+    raise InvalidLabelError(msg)
+
+
+def render_label(image: Image.Image, label: ImageLabel | None = None) -> RenderedLabel:
+    """Draw the explicit label on a copy of ``image`` (see the module docstring).
+
+    Raises:
+        InvalidLabelError: wording the font cannot draw, or a picture too small to hold it.
+    """
+    from PIL import Image, ImageDraw
+
+    label = label or ImageLabel()
+    font_path = label.font_path or bundled_font()
+    check_glyphs(label.wording, font_path)
+    picture = image.copy() if image.mode in _MODES else image.convert(
+        "RGBA" if "A" in image.getbands() or image.mode == "P" and "transparency" in image.info
+        else "RGB")
+    width, height = picture.size
+    short = min(width, height)
+    target = math.ceil(label.ratio * short)
+    font, ink = _size_for(label.wording, font_path, target)
+    left, top, right, bottom = _ink(font, label.wording)
+    stroke = max(1, round(ink / 18))
+    pad = max(2, round(ink * 0.25)) + stroke
+    margin = max(2, round(short * 0.02))
+    plate_w, plate_h = right - left + 2 * pad, bottom - top + 2 * pad
+    if plate_w + 2 * margin > width or plate_h + 2 * margin > height:
+        msg = (f"a {width}x{height} picture is too small for {label.wording!r} at "
+               f"{label.ratio:.0%} of its shortest side")
+        raise InvalidLabelError(msg)
+    x = {"left": margin, "right": width - margin - plate_w}.get(
+        label.position.split("-")[-1], (width - plate_w) // 2)
+    y = margin if label.position.startswith("top") else height - margin - plate_h
+    box = (x, y, x + plate_w, y + plate_h)
+    overlay = Image.new("RGBA", (plate_w, plate_h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    draw.rounded_rectangle((0, 0, plate_w - 1, plate_h - 1), radius=pad, fill=(0, 0, 0, 150))
+    draw.text((pad - left, pad - top), label.wording, font=font, fill=(255, 255, 255, 255),
+              stroke_width=stroke, stroke_fill=(0, 0, 0, 255))
+    region = picture.crop(box).convert("RGBA")
+    region.alpha_composite(overlay)
+    picture.paste(region.convert(picture.mode), box[:2])
+    # The drawn glyphs' ink height, measured on the rendered text mask (GB 5.2 e)).
+    mask = Image.new("L", (plate_w, plate_h), 0)
+    ImageDraw.Draw(mask).text((pad - left, pad - top), label.wording, font=font, fill=255)
+    bbox = mask.getbbox()
+    glyph_height = 0 if bbox is None else bbox[3] - bbox[1]
+    return RenderedLabel(picture, box, glyph_height, glyph_height / short)
