@@ -101,3 +101,70 @@ def test_the_bundled_font_ships_with_its_licence() -> None:
     assert font.stat().st_size < 100_000
     licence = (font.parent / "OFL.txt").read_text(encoding="utf-8")
     assert "SIL Open Font License" in licence
+
+
+# --- files: the label drawn, the format kept, then the implicit label -----------------------
+
+
+def _label_file(tmp_path: Path, fixture: str) -> tuple[bytes, bytes]:
+    from tests.conftest import MEDIA, record
+
+    import aiglabel
+    from aiglabel.explicit.text import TextNotice
+
+    src = MEDIA / fixture
+    dst = tmp_path / src.name
+    result = aiglabel.label(src, dst, record("img"), notice=TextNotice())
+    assert result.notice is not None
+    assert [lb.record for lb in aiglabel.read_labels(dst)] == [record("img")]
+    return src.read_bytes(), dst.read_bytes()
+
+
+def _open(data: bytes) -> Image.Image:
+    import io
+
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def test_jpeg_keeps_its_quantization_exif_and_icc(tmp_path: Path) -> None:
+    before, after = _label_file(tmp_path, "jpeg/exif-icc.jpg")
+    old, new = _open(before), _open(after)
+    assert new.format == "JPEG"
+    assert new.size == old.size
+    assert new.quantization == old.quantization  # type: ignore[attr-defined]
+    assert new.info.get("icc_profile") == old.info.get("icc_profile")
+    assert new.getexif() == old.getexif()
+    assert ImageChops.difference(old.convert("RGB"), new.convert("RGB")).getbbox() is not None
+
+
+@pytest.mark.parametrize("fixture", ["png/plain.png", "webp/lossless.webp", "tiff/plain.tif"])
+def test_lossless_formats_stay_lossless_outside_the_label(tmp_path: Path, fixture: str) -> None:
+    before, after = _label_file(tmp_path, fixture)
+    old, new = _open(before), _open(after)
+    assert new.format == old.format
+    diff = ImageChops.difference(old.convert("RGBA"), new.convert("RGBA")).getbbox(
+        alpha_only=False)
+    assert diff is not None
+    # Every pixel outside the bottom-right label rectangle is identical.
+    short = min(old.size)
+    assert diff[0] > old.width // 3
+    assert diff[1] > old.height // 3
+    assert (diff[3] - diff[1]) >= math.ceil(0.05 * short)
+
+
+def test_animated_and_other_formats_are_refused(tmp_path: Path) -> None:
+    from tests.conftest import MEDIA, record
+
+    import aiglabel
+    from aiglabel.errors import CarrierUnsupportedError
+    from aiglabel.explicit.text import TextNotice
+
+    with pytest.raises(CarrierUnsupportedError, match="animated"):
+        aiglabel.label(MEDIA / "webp" / "animated.webp", tmp_path / "a.webp", record("x"),
+                       notice=TextNotice())
+    with pytest.raises(CarrierUnsupportedError, match="JPEG, PNG, WebP and TIFF"):
+        aiglabel.label(next((MEDIA / "gif").iterdir()), tmp_path / "a.gif", record("x"),
+                       notice=TextNotice())
+    assert not list(tmp_path.iterdir())

@@ -178,3 +178,69 @@ def render_label(image: Image.Image, label: ImageLabel | None = None) -> Rendere
     bbox = mask.getbbox()
     glyph_height = 0 if bbox is None else bbox[3] - bbox[1]
     return RenderedLabel(picture, box, glyph_height, glyph_height / short)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+_FORMATS = {"JPEG", "PNG", "WEBP", "TIFF"}
+
+
+def add_image_label(data: bytes, *, name: str | None = None,
+                    label: ImageLabel | None = None) -> tuple[bytes, RenderedLabel]:
+    """The picture file ``data`` with the explicit label drawn, in its own format.
+
+    JPEG is re-encoded with the source's quantization tables and chroma subsampling (so at
+    its quality), keeping EXIF, the ICC profile and XMP; PNG and lossless WebP stay lossless
+    (PNG text chunks, ICC and EXIF kept); lossy WebP is re-encoded at quality 90; TIFF keeps
+    its compression. The caller then writes the implicit label (which merges into the kept
+    XMP). Animated pictures and other formats are refused.
+
+    Raises:
+        CarrierUnsupportedError: a format or an animation the renderer does not write.
+        CorruptFileError: Pillow cannot decode the picture.
+        InvalidLabelError: see :func:`render_label`.
+    """
+    import io
+
+    from PIL import Image, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
+
+    from aiglabel.errors import CarrierUnsupportedError, CorruptFileError
+
+    try:
+        source = Image.open(io.BytesIO(data))
+        source.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        msg = f"cannot decode the picture to draw the label ({exc})"
+        raise CorruptFileError(msg, path=name) from exc
+    fmt = source.format or ""
+    if fmt not in _FORMATS:
+        msg = f"explicit image labels are written for JPEG, PNG, WebP and TIFF, not {fmt or '?'}"
+        raise CarrierUnsupportedError(msg, path=name)
+    if getattr(source, "n_frames", 1) > 1:
+        msg = "animated pictures are not labelled yet (every frame would need the label)"
+        raise CarrierUnsupportedError(msg, path=name)
+    rendered = render_label(source, label)
+    picture = rendered.image
+    info = source.info
+    keep: dict[str, object] = {k: info[k] for k in ("icc_profile", "exif", "xmp") if info.get(k)}
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        if picture.mode not in ("RGB", "L", "CMYK"):
+            picture = picture.convert("RGB")
+        picture.save(out, "JPEG", qtables=source.quantization,  # type: ignore[attr-defined]
+                     subsampling=JpegImagePlugin.get_sampling(source), optimize=True, **keep)
+    elif fmt == "PNG":
+        text = PngImagePlugin.PngInfo()
+        for key, value in getattr(source, "text", {}).items():
+            if key != "XML:com.adobe.xmp":  # the implicit-label writer handles XMP
+                text.add_itxt(key, value)
+        keep.pop("xmp", None)
+        picture.save(out, "PNG", pnginfo=text, **keep)
+    elif fmt == "WEBP":
+        lossless = b"VP8L" in data[12:16] or b"VP8L" in data[:4096]
+        picture.save(out, "WEBP", lossless=lossless, quality=100 if lossless else 90, **keep)
+    else:
+        compression = info.get("compression", "raw")
+        picture.save(out, "TIFF", compression=None if compression == "raw" else compression,
+                     **{k: v for k, v in keep.items() if k != "xmp"})
+    return out.getvalue(), rendered

@@ -50,6 +50,9 @@ DEFAULT_NOTICE = "本内容由人工智能生成"
 Position = Literal["start", "end", "both"]
 POSITIONS: tuple[str, ...] = ("start", "end", "both")
 TEXT_KINDS = ("text", "markdown", "html")
+# Pictures go to aiglabel.explicit.image, which writes JPEG, PNG, WebP and TIFF; GIF and
+# HEIF are refused with a message saying so.
+IMAGE_CODECS = frozenset({"jpeg", "png", "webp", "tiff", "gif", "heif"})
 _FRONT_MATTER = re.compile(r"\A(\ufeff?---[ \t]*\r?\n.*?\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z))",
                            re.S)
 _BODY_OPEN = re.compile(r"<body\b[^>]*>", re.I)
@@ -217,7 +220,9 @@ async def anotice_stream(chunks: AsyncIterable[str], *, wording: str = DEFAULT_N
 def add_notice_to_file(data: bytes, *, name: str | None = None, wording: str = DEFAULT_NOTICE,
                        position: Position | str = "end") -> bytes:
     """The file ``data`` with the explicit notice added: plain text, Markdown, HTML (decoded
-    and re-encoded in their encoding) or DOCX (only ``word/document.xml`` is rewritten).
+    and re-encoded in their encoding), DOCX (only ``word/document.xml`` is rewritten), or a
+    JPEG/PNG/WebP/TIFF picture (the GB 5.2 label drawn by :mod:`aiglabel.explicit.image`: the
+    default wording becomes ``AI生成``, ``start`` the top-left corner, else bottom-right).
 
     Raises:
         InvalidLabelError: bad wording or position.
@@ -240,6 +245,18 @@ def add_notice_to_file(data: bytes, *, name: str | None = None, wording: str = D
         from aiglabel.explicit._docx import add_docx_notice
 
         return add_docx_notice(src, wording, position)
+    if codec is not None and codec.name in IMAGE_CODECS:
+        from aiglabel.explicit.image import DEFAULT_IMAGE_WORDING, ImageLabel, add_image_label
+
+        if codec.name in ("gif", "heif"):
+            msg = ("explicit image labels are written for JPEG, PNG, WebP and TIFF, not "
+                   f"{codec.description}")
+            raise CarrierUnsupportedError(msg, path=name)
+
+        # GB 5.2: a picture gets a short text label at a corner (start: top-left).
+        corner = "top-left" if position == "start" else "bottom-right"
+        shown = DEFAULT_IMAGE_WORDING if wording == DEFAULT_NOTICE else wording
+        return add_image_label(data, name=name, label=ImageLabel(shown, corner))[0]
     kind = codec.text_kind if codec is not None else sniff_text(src.head, name)
     if kind is None:
         what = codec.description if codec is not None else "this format"
