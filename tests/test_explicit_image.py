@@ -168,3 +168,19 @@ def test_animated_and_other_formats_are_refused(tmp_path: Path) -> None:
         aiglabel.label(next((MEDIA / "gif").iterdir()), tmp_path / "a.gif", record("x"),
                        notice=TextNotice())
     assert not list(tmp_path.iterdir())
+
+
+def test_the_output_is_self_checked() -> None:
+    import io
+
+    from tests.conftest import MEDIA
+
+    from aiglabel.explicit.image import add_image_label, check_output
+
+    data = (MEDIA / "jpeg" / "exif-icc.jpg").read_bytes()
+    output, rendered = add_image_label(data, name="a.jpg")
+    source = Image.open(io.BytesIO(data))
+    height = check_output(source, output, rendered)
+    assert height >= math.ceil(0.05 * min(source.size))
+    with pytest.raises(InvalidLabelError, match="self-check failed"):
+        check_output(source, data, rendered)  # an output without the label is caught

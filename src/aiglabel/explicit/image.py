@@ -38,7 +38,9 @@ __all__ = [
     "POSITIONS",
     "ImageLabel",
     "RenderedLabel",
+    "add_image_label",
     "bundled_font",
+    "check_output",
     "render_label",
 ]
 
@@ -243,4 +245,36 @@ def add_image_label(data: bytes, *, name: str | None = None,
         compression = info.get("compression", "raw")
         picture.save(out, "TIFF", compression=None if compression == "raw" else compression,
                      **{k: v for k, v in keep.items() if k != "xmp"})
+    check_output(source, out.getvalue(), rendered, name=name)
     return out.getvalue(), rendered
+
+
+SELF_CHECK_THRESHOLD = 48  # per-pixel change that counts as drawn, above re-encoding noise
+
+
+def check_output(source: Image.Image, output: bytes, rendered: RenderedLabel, *,
+                 name: str | None = None) -> int:
+    """Self-check on the written file: decode it, find the pixels that changed by more than
+    re-encoding noise, and require that region to sit in the label's rectangle (8 px of JPEG
+    block spill allowed) and to be at least 5 % of the shortest side tall. Returns its height.
+
+    Raises:
+        InvalidLabelError: the check failed (the output is not written by the caller).
+    """
+    import io
+
+    from PIL import Image, ImageChops
+
+    written = Image.open(io.BytesIO(output)).convert("RGB")
+    changed = ImageChops.difference(source.convert("RGB"), written).convert("L")
+    box = changed.point(lambda v: 255 if v > SELF_CHECK_THRESHOLD else 0).getbbox()
+    short = min(written.size)
+    left, top, right, bottom = rendered.box
+    inside = box is not None and (box[0] >= left - 8 and box[1] >= top - 8
+                                  and box[2] <= right + 8 and box[3] <= bottom + 8)
+    height = 0 if box is None else box[3] - box[1]
+    if not inside or height < math.ceil(IMAGE_MIN_TEXT_HEIGHT_RATIO * short):
+        msg = (f"explicit label self-check failed: changed region {box} for a label at "
+               f"{rendered.box}, {height} px tall on a {short} px shortest side")
+        raise InvalidLabelError(msg, path=name)
+    return height
