@@ -184,3 +184,29 @@ def test_the_output_is_self_checked() -> None:
     assert height >= math.ceil(0.05 * min(source.size))
     with pytest.raises(InvalidLabelError, match="self-check failed"):
         check_output(source, data, rendered)  # an output without the label is caught
+
+
+def test_cli_font_option(tmp_path: Path) -> None:
+    import shutil
+
+    from tests.conftest import MEDIA, PRODUCER
+    from typer.testing import CliRunner
+
+    from aiglabel.cli.main import app
+
+    runner = CliRunner()
+    png = str(MEDIA / "png" / "plain.png")
+    missing = runner.invoke(app, ["label", png, "-o", str(tmp_path / "a"), "--explicit",
+                                  "--notice", "AI生成🙂", "--producer", PRODUCER])
+    assert missing.exit_code == 1
+    assert "no glyph" in missing.output
+    assert "--font" in missing.output
+    font = tmp_path / "own.otf"
+    shutil.copy(bundled_font(), font)
+    given = runner.invoke(app, ["label", png, "-o", str(tmp_path / "b"), "--explicit",
+                                "--font", str(font), "--producer", PRODUCER])
+    assert given.exit_code == 0, given.output
+    assert (tmp_path / "b" / "plain.png").is_file()
+    for args in (["--explicit", "--font", str(tmp_path / "none.otf")], ["--font", str(font)]):
+        bad = runner.invoke(app, ["label", png, "-o", str(tmp_path / "c"), *args])
+        assert bad.exit_code == 2

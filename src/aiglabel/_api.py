@@ -373,7 +373,7 @@ def _label_with_notice(src: Path, dst: str | os.PathLike[str] | None, record: AI
         raise LimitExceededError(msg, path=str(src))
     with parse_errors(str(src)):
         noticed = add_notice_to_file(src.read_bytes(), name=str(src), wording=notice.wording,
-                                     position=notice.position)
+                                     position=notice.position, font_path=notice.font_path)
         source = Source.from_bytes(noticed, str(src))
         codec = _registry(registry).identify(source, str(src))
         plan, sidecar = _plan_for(codec, source, record, txt_carrier)

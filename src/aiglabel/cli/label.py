@@ -54,17 +54,23 @@ def _label_one(
     return call(src, dst, overwrite=overwrite)
 
 
-def _text_notice(explicit: bool, wording: str | None, position: str | None) -> TextNotice | None:
+def _text_notice(explicit: bool, wording: str | None, position: str | None,
+                 font: Path | None = None) -> TextNotice | None:
     """The notice ``--explicit`` asks for; the notice options need ``--explicit``."""
     if not explicit:
-        if wording is not None or position is not None:
-            option = "--notice" if wording is not None else "--notice-position"
+        given = [o for o, v in (("--notice", wording), ("--notice-position", position),
+                                ("--font", font)) if v is not None]
+        if given:
             msg = "needs --explicit"
-            raise typer.BadParameter(msg, param_hint=f"'{option}'")
+            raise typer.BadParameter(msg, param_hint=f"'{given[0]}'")
         return None
+    if font is not None and not font.is_file():
+        msg = f"no such font file: {font}"
+        raise typer.BadParameter(msg, param_hint="'--font'")
     try:
         return TextNotice(wording if wording is not None else DEFAULT_NOTICE,
-                          position if position is not None else "end")
+                          position if position is not None else "end",
+                          str(font) if font is not None else None)
     except InvalidLabelError as exc:
         option = "--notice-position" if "position" in exc.message else "--notice"
         raise typer.BadParameter(exc.message, param_hint=f"'{option}'") from None
@@ -165,6 +171,16 @@ def label_command(
             show_default=False,
         ),
     ] = None,
+    font: Annotated[
+        Path | None,
+        typer.Option(
+            "--font",
+            metavar="PATH",
+            help="Font file for the image label (with --explicit) when the wording has "
+            "characters the bundled font lacks.",
+            show_default=False,
+        ),
+    ] = None,
     txt_carrier: Annotated[
         str | None,
         typer.Option(
@@ -190,7 +206,7 @@ def label_command(
     files no codec recognises are skipped; a file named explicitly is always attempted.
     """
     check_output_mode(output, in_place)
-    text_notice = _text_notice(explicit, notice, notice_position)
+    text_notice = _text_notice(explicit, notice, notice_position, font)
     if txt_carrier not in (None, "sidecar", "frontmatter"):
         msg = f"{txt_carrier!r} is not one of sidecar, frontmatter"
         raise typer.BadParameter(msg, param_hint="'--txt-carrier'")

@@ -63,7 +63,8 @@ _HTML_CLOSE = re.compile(r"</html\s*>", re.I)
 
 @dataclass(frozen=True, slots=True)
 class TextNotice:
-    """An explicit text notice to add: its wording and where (``start``, ``end``, ``both``).
+    """An explicit notice to add: its wording, where (``start``, ``end``, ``both``), and for
+    pictures an optional font file (the bundled font covers the usual wordings only).
 
     Raises:
         InvalidLabelError: on creation, wording that breaks rules §A.0 or a bad position.
@@ -71,6 +72,7 @@ class TextNotice:
 
     wording: str = DEFAULT_NOTICE
     position: str = "end"
+    font_path: str | None = None
 
     def __post_init__(self) -> None:
         check_wording(self.wording)
@@ -218,7 +220,7 @@ async def anotice_stream(chunks: AsyncIterable[str], *, wording: str = DEFAULT_N
 
 
 def add_notice_to_file(data: bytes, *, name: str | None = None, wording: str = DEFAULT_NOTICE,
-                       position: Position | str = "end") -> bytes:
+                       position: Position | str = "end", font_path: str | None = None) -> bytes:
     """The file ``data`` with the explicit notice added: plain text, Markdown, HTML (decoded
     and re-encoded in their encoding), DOCX (only ``word/document.xml`` is rewritten), or a
     JPEG/PNG/WebP/TIFF picture (the GB 5.2 label drawn by :mod:`aiglabel.explicit.image`: the
@@ -256,7 +258,8 @@ def add_notice_to_file(data: bytes, *, name: str | None = None, wording: str = D
         # GB 5.2: a picture gets a short text label at a corner (start: top-left).
         corner = "top-left" if position == "start" else "bottom-right"
         shown = DEFAULT_IMAGE_WORDING if wording == DEFAULT_NOTICE else wording
-        return add_image_label(data, name=name, label=ImageLabel(shown, corner))[0]
+        label = ImageLabel(shown, corner, font_path=font_path)
+        return add_image_label(data, name=name, label=label)[0]
     kind = codec.text_kind if codec is not None else sniff_text(src.head, name)
     if kind is None:
         what = codec.description if codec is not None else "this format"
