@@ -1,0 +1,202 @@
+"""The audio rhythm label: Morse "AI" (短长短短) as a tone (GB 45438 §5.3 c), rules §A.3).
+
+GB 5.3 c) asks for the rhythm short-long-short-short (Note 1: Morse "AI", ``.-`` ``..``) and
+gives no durations, frequency or level. The project's timing (rules §A.3): standard Morse
+proportions with a unit of 60 ms (allowed 60-100 ms) -- dot 1 unit, dash 3, gap inside a letter
+1, gap between letters 3: 11 units, 660 ms -- a 1 kHz sine with 5 ms raised-cosine ramps (no
+clicks), peak -12 dBFS, 100 ms of silence before and after.
+
+:func:`find_rhythm` looks for it (rules §A.3 detection): tone bursts in one narrow band (the
+strongest 10 ms-frame tone between 300 Hz and 4 kHz unless given), four bursts within 2 s,
+classified by ratio, not absolute time -- long = at least twice the median burst -- passing on
+exactly short-long-short-short with every gap shorter than 1.5 times the long burst. It reports
+where the cue starts and the measured unit. numpy only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiglabel.errors import InvalidLabelError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+__all__ = [
+    "DEFAULT_FREQUENCY",
+    "DEFAULT_LEVEL_DB",
+    "DEFAULT_UNIT_MS",
+    "RHYTHM_UNITS",
+    "RhythmMatch",
+    "find_rhythm",
+    "rhythm_tone",
+]
+
+DEFAULT_UNIT_MS = 60.0  # rules §A.3 [project choice]; allowed 60-100 ms
+UNIT_RANGE_MS = (60.0, 100.0)
+DEFAULT_FREQUENCY = 1000.0
+DEFAULT_LEVEL_DB = -12.0
+RAMP_MS = 5.0
+PADDING_MS = 100.0
+# (tone?, units): ".-" then "..", Morse proportions.
+RHYTHM_UNITS = ((True, 1), (False, 1), (True, 3), (False, 3), (True, 1), (False, 1), (True, 1))
+_FRAME_MS = 10.0
+_HOP_MS = 5.0
+_WINDOW_S = 2.0
+_CANDIDATES = 6  # tone bands tried when the frequency is not given
+
+
+def rhythm_tone(rate: int, *, unit_ms: float = DEFAULT_UNIT_MS,
+                frequency: float = DEFAULT_FREQUENCY, level_db: float = DEFAULT_LEVEL_DB,
+                padding_ms: float = PADDING_MS) -> NDArray[np.float32]:
+    """The rhythm cue as mono float samples in [-1, 1] at ``rate`` Hz, silence around it.
+
+    Raises:
+        InvalidLabelError: a unit outside 60-100 ms, a frequency the rate cannot carry, or a
+            level above 0 dBFS or below -40 dBFS.
+    """
+    import numpy as np
+
+    if not UNIT_RANGE_MS[0] <= unit_ms <= UNIT_RANGE_MS[1]:
+        msg = f"rhythm unit {unit_ms} ms is outside {UNIT_RANGE_MS[0]:g}-{UNIT_RANGE_MS[1]:g} ms"
+        raise InvalidLabelError(msg)
+    if not 200.0 <= frequency <= min(4000.0, rate / 2.5):
+        msg = f"rhythm tone {frequency} Hz is outside 200 Hz .. min(4 kHz, {rate / 2.5:g} Hz)"
+        raise InvalidLabelError(msg)
+    if not -40.0 <= level_db <= 0.0:
+        msg = f"rhythm level {level_db} dBFS is outside -40..0 dBFS"
+        raise InvalidLabelError(msg)
+    amplitude = 10 ** (level_db / 20)
+    unit = round(rate * unit_ms / 1000)
+    ramp = max(1, round(rate * RAMP_MS / 1000))
+    pad = np.zeros(round(rate * padding_ms / 1000), dtype=np.float32)
+    parts = [pad]
+    for tone, units in RHYTHM_UNITS:
+        n = unit * units
+        if not tone:
+            parts.append(np.zeros(n, dtype=np.float32))
+            continue
+        t = np.arange(n) / rate
+        burst = amplitude * np.sin(2 * math.pi * frequency * t)
+        envelope = np.ones(n)
+        edge = 0.5 - 0.5 * np.cos(np.linspace(0, math.pi, ramp))  # raised cosine
+        envelope[:ramp] = edge
+        envelope[-ramp:] = edge[::-1]
+        parts.append((burst * envelope).astype(np.float32))
+    parts.append(pad)
+    return np.concatenate(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class RhythmMatch:
+    """A found cue: where it starts (s), its tone frequency (Hz), the measured unit (ms), and
+    the four bursts' durations (ms)."""
+
+    start: float
+    frequency: float
+    unit_ms: float
+    bursts_ms: tuple[float, float, float, float]
+
+
+def _band_power(samples: NDArray[np.float64], rate: int) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Per-frame power spectrum: (frequencies, power[frame, bin])."""
+    import numpy as np
+
+    frame = max(16, round(rate * _FRAME_MS / 1000))
+    hop = max(8, round(rate * _HOP_MS / 1000))
+    count = 1 + max(0, (len(samples) - frame) // hop)
+    index = np.arange(frame)[None, :] + hop * np.arange(count)[:, None]
+    frames = samples[np.minimum(index, len(samples) - 1)] * np.hanning(frame)
+    spectrum = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    return np.fft.rfftfreq(frame, 1 / rate), spectrum
+
+
+def find_rhythm(samples: NDArray[np.float32], rate: int, *,
+                frequency: float | None = None) -> RhythmMatch | None:
+    """Find the short-long-short-short cue in mono ``samples`` (see the module docstring)."""
+    import numpy as np
+
+    if len(samples) < rate * 0.3:
+        return None
+    freqs, power = _band_power(samples.astype(np.float64), rate)
+    band = (freqs >= 300) & (freqs <= 4000)
+    if frequency is None:
+        # Bands that some frames are nearly all made of (a sine burst is; speech and music
+        # spread their energy over harmonics). A programme may have keyed notes of its own,
+        # so the few most dominant bands are all tried.
+        level = power[:, band]
+        share = (level[:, :-2] + level[:, 1:-1] + level[:, 2:]) / (
+            level.sum(axis=1, keepdims=True) + 1e-12)
+        score = np.percentile(share, 98, axis=0)
+        order = np.flatnonzero(band)[1:-1][np.argsort(score)[::-1]]
+        columns: list[int] = []
+        for candidate in (int(c) for c in order):
+            if all(abs(candidate - c) > 2 for c in columns):
+                columns.append(candidate)
+            if len(columns) == _CANDIDATES:
+                break
+    else:
+        columns = [int(np.argmin(np.abs(freqs - frequency)))]
+    hop_s = max(8, round(rate * _HOP_MS / 1000)) / rate
+    total = power[:, band].sum(axis=1) + 1e-12
+    for column in columns:
+        match = _match(power, total, column, hop_s, float(freqs[column]))
+        if match is not None:
+            return match
+    return None
+
+
+def _match(power: NDArray[Any], total: NDArray[Any], column: int, hop_s: float,
+           frequency: float) -> RhythmMatch | None:
+    """The cue in the band around ``column``, or ``None``."""
+    import numpy as np
+
+    tone = power[:, max(0, column - 1) : column + 2].sum(axis=1)
+    # A frame is "on" when the band is strong against the loudest frames and dominates the
+    # frame's spectrum (speech and music spread their energy; a keyed sine does not).
+    on = (tone > 0.1 * np.percentile(tone, 99)) & (tone > 0.3 * total)
+    bursts: list[tuple[int, int]] = []
+    start = None
+    for i, flag in enumerate(np.append(on, False)):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            bursts.append((start, i))
+            start = None
+    for k in range(len(bursts) - 3):
+        four = bursts[k : k + 4]
+        if (four[3][1] - four[0][0]) * hop_s > _WINDOW_S:
+            continue
+        lengths = [(b - a) * hop_s for a, b in four]
+        gaps = [(four[j + 1][0] - four[j][1]) * hop_s for j in range(3)]
+        if _is_morse_ai(lengths, gaps):
+            durations = (round(1000 * lengths[0], 1), round(1000 * lengths[1], 1),
+                         round(1000 * lengths[2], 1), round(1000 * lengths[3], 1))
+            unit = (lengths[0] + lengths[2] + lengths[3]) / 3
+            return RhythmMatch(four[0][0] * hop_s, frequency, 1000 * unit, durations)
+    return None
+
+
+def _is_morse_ai(lengths: list[float], gaps: list[float]) -> bool:
+    """Short-long-short-short with Morse proportions, by ratio (rules §A.3 detection): the long
+    burst at least twice the median burst and 2-4.5 times the shorts, the shorts alike, the
+    gaps inside a letter about one unit and the gap between the letters longer, every gap
+    shorter than 1.5 times the long burst; a unit of 30-150 ms (60-100 ms as written, with
+    room for a codec's smearing)."""
+    median = sorted(lengths)[1:3]
+    kinds = ["L" if d >= 2 * sum(median) / 2 else "S" for d in lengths]
+    if kinds != ["S", "L", "S", "S"]:
+        return False
+    shorts = [lengths[0], lengths[2], lengths[3]]
+    unit = sum(shorts) / 3
+    if not 0.030 <= unit <= 0.150 or max(shorts) > 1.6 * min(shorts):
+        return False
+    if not 2.0 * unit <= lengths[1] <= 4.5 * unit:
+        return False
+    inside, between = (gaps[0], gaps[2]), gaps[1]
+    if not all(0.4 * unit <= g <= 2.5 * unit for g in inside):
+        return False
+    return max(inside) < between <= 5.0 * unit and all(g < 1.5 * lengths[1] for g in gaps)
