@@ -35,8 +35,7 @@ def _mp3_round_trip(samples: np.ndarray, rate: int, out_rate: int | None = None)
     out = []
     with av.open(buffer) as container:
         for decoded in container.decode(audio=0):
-            for converted in resampler.resample(decoded):
-                out.append(converted.to_ndarray()[0])
+            out.extend(converted.to_ndarray()[0] for converted in resampler.resample(decoded))
     return np.concatenate(out)
 
 
