@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import io
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from tests.conftest import MEDIA, record
 
 from aiglabel.errors import InvalidLabelError
 from aiglabel.explicit.audio import RHYTHM_UNITS, find_rhythm, rhythm_tone
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 RATE = 44100
 
@@ -115,3 +120,45 @@ def test_no_false_positives_on_programmes_and_noise() -> None:
     signals += [rng.normal(0, 0.2, RATE * 4).astype(np.float32) for _ in range(10)]
     fired = [i for i, s in enumerate(signals) if find_rhythm(_mp3_round_trip(s, RATE), RATE)]
     assert fired == []
+
+
+# --- files: the cue added, the format kept, then the implicit label -------------------------
+
+
+def _stream_facts(data: bytes) -> tuple[str, str, int, int, float]:
+    av = pytest.importorskip("av")
+    with av.open(io.BytesIO(data)) as container:
+        ctx = container.streams.audio[0].codec_context
+        return (container.format.name, ctx.name, ctx.sample_rate, ctx.channels,
+                float(container.duration or 0) / 1e6)
+
+
+@pytest.mark.parametrize("fixture", ["wav/plain.wav", "mp3/plain.mp3", "flac/plain.flac",
+                                     "ogg/plain.opus", "mp4/itunes.m4a"])
+@pytest.mark.parametrize("position", ["start", "end", "both"])
+def test_audio_files_get_the_cue_in_their_own_format(tmp_path: Path, fixture: str,
+                                                     position: str) -> None:
+    import aiglabel
+    from aiglabel.explicit.audio import add_rhythm_to_file
+
+    src = MEDIA / fixture
+    out = add_rhythm_to_file(src.read_bytes(), name=src.name, position=position)
+    before, after = _stream_facts(src.read_bytes()), _stream_facts(out)
+    assert after[:4] == before[:4]  # container, codec, rate, channels
+    added = (2 if position == "both" else 1) * 0.86
+    assert after[4] - before[4] == pytest.approx(added, abs=0.2)  # codec priming varies
+    dst = tmp_path / src.name
+    result = aiglabel.label(src, dst, record("audio"),
+                            notice=aiglabel.TextNotice(position=position))
+    assert result.notice is not None
+    assert [lb.record for lb in aiglabel.read_labels(dst)] == [record("audio")]
+
+
+def test_video_and_missing_encoders_are_refused(tmp_path: Path) -> None:
+    import aiglabel
+    from aiglabel.errors import CarrierUnsupportedError
+
+    with pytest.raises(CarrierUnsupportedError, match="video"):
+        aiglabel.label(MEDIA / "mp4" / "plain.mp4", tmp_path / "v.mp4", record("x"),
+                       notice=aiglabel.TextNotice())
+    assert not (tmp_path / "v.mp4").exists()

@@ -143,7 +143,7 @@ def test_docx_gets_a_paragraph_of_its_own_and_other_entries_stay() -> None:
     with pytest.raises(CarrierUnsupportedError, match="Word"):
         add_notice_to_file((MEDIA / "ooxml" / "plain.xlsx").read_bytes(), name="a.xlsx")
     with pytest.raises(CarrierUnsupportedError, match="no text"):
-        add_notice_to_file((MEDIA / "mp3" / "plain.mp3").read_bytes(), name="a.mp3")
+        add_notice_to_file((MEDIA / "mkv" / "plain.mkv").read_bytes(), name="a.mkv")
 
 
 def test_plain_text_keeps_its_encoding() -> None:
@@ -179,14 +179,14 @@ def test_cli_explicit_options(tmp_path: Path) -> None:
     runner = CliRunner()
     src = MEDIA / "ooxml" / "plain.docx"
     out = tmp_path / "out"
-    result = runner.invoke(app, ["label", str(src), str(MEDIA / "mp3" / "plain.mp3"), "-o",
+    result = runner.invoke(app, ["label", str(src), str(MEDIA / "mkv" / "plain.mkv"), "-o",
                                  str(out), "--explicit", "--notice", "AI生成",
                                  "--notice-position", "both", "--producer",
                                  "001191110102MACQD9K64010000"])
-    assert result.exit_code == 1  # the MP3 has no text: one error line, the batch goes on
+    assert result.exit_code == 1  # no video label yet: one error line, the batch goes on
     assert "has no text to add an explicit notice to" in result.output
     assert _paragraphs((out / "plain.docx").read_bytes())[0] == "AI生成"
-    assert not (out / "plain.mp3").exists()
+    assert not (out / "plain.mkv").exists()
     bad = runner.invoke(app, ["label", str(src), "-o", str(tmp_path / "b"), "--explicit",
                               "--notice", "模型写的"])
     assert bad.exit_code == 2

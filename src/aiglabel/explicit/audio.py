@@ -200,3 +200,106 @@ def _is_morse_ai(lengths: list[float], gaps: list[float]) -> bool:
     if not all(0.4 * unit <= g <= 2.5 * unit for g in inside):
         return False
     return max(inside) < between <= 5.0 * unit and all(g < 1.5 * lengths[1] for g in gaps)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+AUDIO_POSITIONS = ("start", "end", "both")
+# Decoder names whose encoder has another name in FFmpeg (native Vorbis and MP3 encoders are
+# experimental or missing; the PyAV wheels carry LAME and libvorbis).
+_ENCODERS = {"mp3float": "libmp3lame", "mp3": "libmp3lame", "vorbis": "libvorbis"}
+
+
+def add_rhythm_to_file(data: bytes, *, name: str | None = None, position: str = "end",
+                       unit_ms: float = DEFAULT_UNIT_MS) -> bytes:
+    """The audio file ``data`` with the rhythm cue added at its start, end or both, re-encoded
+    with PyAV in the source's container, codec, sample rate, channel layout and bit rate
+    (container tags kept); the caller writes the implicit label afterwards. The output is
+    self-checked: the cue must be found where it was put.
+
+    Raises:
+        CarrierUnsupportedError: a file with video, or no audio stream.
+        CorruptFileError: PyAV cannot decode it.
+        InvalidLabelError: a bad position or unit, or the self-check failed.
+    """
+    import io
+
+    import av
+    import numpy as np
+
+    from aiglabel.errors import CarrierUnsupportedError, CorruptFileError
+
+    if position not in AUDIO_POSITIONS:
+        msg = f"rhythm position {position!r} is not one of {', '.join(AUDIO_POSITIONS)}"
+        raise InvalidLabelError(msg)
+    try:
+        opened: Any = av.open(io.BytesIO(data))  # PyAV's stubs type streams loosely
+        with opened as source:
+            if source.streams.video:
+                msg = "files with video get the video label (not written yet), not the rhythm"
+                raise CarrierUnsupportedError(msg, path=name)
+            if not source.streams.audio:
+                msg = "no audio stream to add the rhythm cue to"
+                raise CarrierUnsupportedError(msg, path=name)
+            stream = source.streams.audio[0]
+            ctx = stream.codec_context
+            rate, layout, codec = ctx.sample_rate, ctx.layout.name, ctx.name
+            bit_rate, fmt_name, tags = ctx.bit_rate, source.format.name, dict(source.metadata)
+            channels = ctx.channels
+            resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+            chunks = [f.to_ndarray() for frame in source.decode(stream)
+                      for f in resampler.resample(frame)]
+    except av.error.FFmpegError as exc:
+        msg = f"cannot decode the audio ({exc})"
+        raise CorruptFileError(msg, path=name) from exc
+    audio = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), np.float32)
+    cue = np.repeat(rhythm_tone(rate, unit_ms=unit_ms)[None, :], channels, axis=0)
+    parts = ([cue] if position in ("start", "both") else []) + [audio] + (
+        [cue] if position in ("end", "both") else [])
+    signal = np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+    encoder = _ENCODERS.get(codec, codec)
+    if encoder not in av.codecs_available:
+        msg = f"this PyAV build has no {encoder} encoder to re-encode the audio with"
+        raise CarrierUnsupportedError(msg, path=name)
+    out = io.BytesIO()
+    container_format = {"mov,mp4,m4a,3gp,3g2,mj2": "ipod"}.get(fmt_name, fmt_name.split(",")[0])
+    writer: Any = av.open(out, "w", format=container_format)
+    with writer as sink:
+        target = sink.add_stream(encoder, rate=rate, layout=layout)
+        if bit_rate:
+            target.bit_rate = bit_rate
+        sink.metadata.update(tags)
+        frame = av.AudioFrame.from_ndarray(signal, format="fltp", layout=layout)
+        frame.sample_rate = rate
+        encode_fmt = target.codec_context.format.name
+        for piece in av.AudioResampler(format=encode_fmt, layout=layout, rate=rate,
+                                       frame_size=target.codec_context.frame_size or None
+                                       ).resample(frame):
+            for packet in target.encode(piece):
+                sink.mux(packet)
+        for packet in target.encode(None):
+            sink.mux(packet)
+    result = out.getvalue()
+    _self_check(result, position, name)
+    return result
+
+
+def _self_check(data: bytes, position: str, name: str | None) -> None:
+    """Decode the output and find the cue at the start and/or the end."""
+    import io
+
+    import av
+    import numpy as np
+
+    reader: Any = av.open(io.BytesIO(data))
+    with reader as container:
+        rate = container.streams.audio[0].codec_context.sample_rate
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        samples = np.concatenate([f.to_ndarray()[0] for frame in container.decode(audio=0)
+                                  for f in resampler.resample(frame)])
+    window = int(rate * 2.5)
+    checks = {"start": samples[:window], "end": samples[-window:]}
+    for where in ("start", "end") if position == "both" else (position,):
+        if find_rhythm(checks[where], rate) is None:
+            msg = f"rhythm self-check failed: no cue found at the {where} of the output"
+            raise InvalidLabelError(msg, path=name)

@@ -53,6 +53,8 @@ TEXT_KINDS = ("text", "markdown", "html")
 # Pictures go to aiglabel.explicit.image, which writes JPEG, PNG, WebP and TIFF; GIF and
 # HEIF are refused with a message saying so.
 IMAGE_CODECS = frozenset({"jpeg", "png", "webp", "tiff", "gif", "heif"})
+# Audio gets the rhythm cue (aiglabel.explicit.audio); a file with video is refused there.
+AUDIO_CODECS = frozenset({"mp3", "wav", "flac", "ogg", "mp4"})
 _FRONT_MATTER = re.compile(r"\A(\ufeff?---[ \t]*\r?\n.*?\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z))",
                            re.S)
 _BODY_OPEN = re.compile(r"<body\b[^>]*>", re.I)
@@ -247,6 +249,11 @@ def add_notice_to_file(data: bytes, *, name: str | None = None, wording: str = D
         from aiglabel.explicit._docx import add_docx_notice
 
         return add_docx_notice(src, wording, position)
+    if codec is not None and codec.name in AUDIO_CODECS:
+        from aiglabel.explicit.audio import add_rhythm_to_file
+
+        # GB 5.3: audio gets the rhythm cue (start, end or both), not words.
+        return add_rhythm_to_file(data, name=name, position=position)
     if codec is not None and codec.name in IMAGE_CODECS:
         from aiglabel.explicit.image import DEFAULT_IMAGE_WORDING, ImageLabel, add_image_label
 
