@@ -162,3 +162,30 @@ def test_video_and_missing_encoders_are_refused(tmp_path: Path) -> None:
         aiglabel.label(MEDIA / "mp4" / "plain.mp4", tmp_path / "v.mp4", record("x"),
                        notice=aiglabel.TextNotice())
     assert not (tmp_path / "v.mp4").exists()
+
+
+def test_the_verifier_hears_the_cue(tmp_path: Path) -> None:
+    import aiglabel
+    from aiglabel.verify import Verdict, VerifyOptions, verify
+
+    src = MEDIA / "wav" / "plain.wav"
+    assert verify(src).verdict is Verdict.NONE
+    from aiglabel.explicit.audio import add_rhythm_to_file
+
+    for position in ("start", "end"):
+        cued = add_rhythm_to_file(src.read_bytes(), name=src.name, position=position)
+        report = verify(cued, name="cued.wav")
+        assert report.verdict is Verdict.SUSPECTED
+        (evidence,) = report.evidence
+        assert evidence.detector == "audio-rhythm"
+        assert evidence.kind.value == "explicit-mark"
+        assert evidence.carrier == f"audio:{position}"
+        assert f"at the {position}" in evidence.detail
+    dst = tmp_path / "both.mp3"
+    aiglabel.label(MEDIA / "mp3" / "plain.mp3", dst, record("v"),
+                   notice=aiglabel.TextNotice())
+    assert verify(dst).verdict is Verdict.CONFIRMED
+    small = VerifyOptions(max_decode_bytes=100)
+    skipped = verify(cued, name="cued.wav", options=small)
+    assert skipped.verdict is Verdict.NONE
+    assert any("audio checks skipped" in w for w in skipped.warnings)

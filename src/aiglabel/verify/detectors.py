@@ -213,6 +213,52 @@ class TextNoticeDetector:
         return out
 
 
+class RhythmDetector:
+    """The audio rhythm label (GB 5.3 c), rules §A.3): the Morse "AI" cue at the start or the
+    end of the programme (the first and last 30 s are searched). Decodes audio, so it runs
+    only with PyAV and numpy installed and within ``max_decode_bytes``, else it says so."""
+
+    name = "audio-rhythm"
+    ceiling = Verdict.SUSPECTED
+    expensive = True
+    formats = frozenset({"mp3", "wav", "flac", "ogg", "mp4"})
+    window_s = 30.0
+
+    def applies(self, ctx: Context) -> bool:
+        return ctx.codec is not None and ctx.codec.name in self.formats
+
+    def detect(self, ctx: Context) -> list[Evidence]:
+        try:
+            from aiglabel.verify.rhythm import decode_ends
+        except ImportError:
+            ctx.warn("audio checks skipped: PyAV and numpy are not installed")
+            return []
+        from aiglabel.explicit.audio import find_rhythm
+
+        if ctx.src.size > ctx.options.max_decode_bytes:
+            ctx.warn(f"audio checks skipped: file larger than {ctx.options.max_decode_bytes} "
+                     "bytes")
+            return []
+        ends = decode_ends(ctx.src.read_at(0, ctx.src.size), self.window_s)
+        if ends is None:
+            return []
+        rate, total, head, tail = ends
+        for offset, samples in ((0, head), (total - len(tail), tail)):
+            match = find_rhythm(samples, rate)
+            if match is not None:
+                # Short programmes: both windows hold everything; the side nearer the cue
+                # decides (the cue lasts 11 units).
+                begin = offset / rate + match.start
+                after = total / rate - (begin + 11 * match.unit_ms / 1000)
+                where = "start" if begin <= after else "end"
+                return [Evidence(EvidenceKind.EXPLICIT, self.name, Claim.AI_GENERATED,
+                                 f"Morse 'AI' rhythm cue at the {where} ({match.frequency:.0f} "
+                                 f"Hz, unit {match.unit_ms:.0f} ms)", f"audio:{where}",
+                                 tier=6)]
+        return []
+
+
 def default_detectors() -> list[Detector]:
     """The built-in detectors, cheap first."""
-    return [ImplicitLabelDetector(), TraceDetector(), TextNoticeDetector(), StealthDetector()]
+    return [ImplicitLabelDetector(), TraceDetector(), TextNoticeDetector(), StealthDetector(),
+            RhythmDetector()]
