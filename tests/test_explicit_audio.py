@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 from tests.conftest import MEDIA, record
+from tests.signals import RATE, mp3_round_trip, programme
 
 from aiglabel.errors import InvalidLabelError
 from aiglabel.explicit.audio import RHYTHM_UNITS, find_rhythm, rhythm_tone
@@ -17,31 +18,6 @@ from aiglabel.explicit.audio import RHYTHM_UNITS, find_rhythm, rhythm_tone
 if TYPE_CHECKING:
     from pathlib import Path
 
-RATE = 44100
-
-
-def _mp3_round_trip(samples: np.ndarray, rate: int, out_rate: int | None = None) -> np.ndarray:
-    """Encode mono float samples with libmp3lame at 128 kb/s in an MP3 file and decode them
-    back with PyAV (optionally resampled), as a platform's transcoder would."""
-    av = pytest.importorskip("av")
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="mp3") as container:
-        stream = container.add_stream("libmp3lame", rate=rate, layout="mono")
-        stream.bit_rate = 128_000
-        frame = av.AudioFrame.from_ndarray(samples.astype(np.float32)[None, :], format="flt",
-                                           layout="mono")
-        frame.sample_rate = rate
-        for packet in stream.encode(frame):
-            container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    buffer.seek(0)
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=out_rate or rate)
-    out = []
-    with av.open(buffer) as container:
-        for decoded in container.decode(audio=0):
-            out.extend(converted.to_ndarray()[0] for converted in resampler.resample(decoded))
-    return np.concatenate(out)
 
 
 def test_the_cue_has_morse_proportions() -> None:
@@ -71,24 +47,6 @@ def test_settings_are_bounded() -> None:
             rhythm_tone(RATE, **kwargs)  # type: ignore[arg-type]
 
 
-def _programme(seconds: float, seed: int) -> np.ndarray:
-    """A synthetic programme: harmonic 'speech' syllables with gliding pitch over a soft
-    chord with a melody -- broadband, keyed and tonal, but not a keyed single sine."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(round(RATE * seconds)) / RATE
-    out = 0.05 * sum(np.sin(2 * math.pi * f * t) for f in (220, 277, 330))
-    for _ in range(int(seconds * 4)):
-        start, length = rng.uniform(0, seconds - 0.4), rng.uniform(0.06, 0.35)
-        mask = (t >= start) & (t < start + length)
-        f0 = rng.uniform(90, 260) * (1 + 0.3 * (t[mask] - start))
-        out[mask] += sum((0.25 / h) * np.sin(2 * math.pi * h * f0 * t[mask]) for h in range(1, 9))
-    for k in range(int(seconds * 3)):
-        start = k / 3
-        mask = (t >= start) & (t < start + 0.25)
-        out[mask] += 0.08 * np.sin(2 * math.pi * rng.choice([523, 587, 659, 784]) * t[mask])
-    return (out / np.max(np.abs(out)) * 0.5).astype(np.float32)
-
-
 def test_found_after_mp3_resampling_and_noise_at_10_db() -> None:
     rng = np.random.default_rng(45438)
     tone = rhythm_tone(RATE)
@@ -96,29 +54,29 @@ def test_found_after_mp3_resampling_and_noise_at_10_db() -> None:
                                                                                np.float32)])
     power = float(np.mean(tone[np.abs(tone) > 0] ** 2))
     noisy = signal + rng.normal(0, math.sqrt(power / 10), len(signal)).astype(np.float32)
-    decoded = _mp3_round_trip(noisy, RATE, out_rate=16000)
+    decoded = mp3_round_trip(noisy, RATE, out_rate=16000)
     match = find_rhythm(decoded, 16000)
     assert match is not None
     assert match.start == pytest.approx(0.6, abs=0.08)
 
 
 def test_found_over_a_programme_at_10_db() -> None:
-    programme = _programme(4.0, 7)
+    talk = programme(4.0, 7)
     tone = rhythm_tone(RATE)
-    mix = programme.copy()
+    mix = talk.copy()
     at = RATE
-    gain = math.sqrt(10 * float(np.mean(programme ** 2)) / float(np.mean(tone[tone != 0] ** 2)))
+    gain = math.sqrt(10 * float(np.mean(talk ** 2)) / float(np.mean(tone[tone != 0] ** 2)))
     mix[at : at + len(tone)] += tone * gain  # the cue 10 dB above the programme's power
-    assert find_rhythm(_mp3_round_trip(mix, RATE), RATE) is not None
+    assert find_rhythm(mp3_round_trip(mix, RATE), RATE) is not None
 
 
 def test_no_false_positives_on_programmes_and_noise() -> None:
     """Measured: 40 synthetic programmes (speech-like syllables, chords, melody) and 10 noise
     signals, each 4 s, through MP3 -- the detector must not fire on any."""
     rng = np.random.default_rng(1)
-    signals = [_programme(4.0, seed) for seed in range(40)]
+    signals = [programme(4.0, seed) for seed in range(40)]
     signals += [rng.normal(0, 0.2, RATE * 4).astype(np.float32) for _ in range(10)]
-    fired = [i for i, s in enumerate(signals) if find_rhythm(_mp3_round_trip(s, RATE), RATE)]
+    fired = [i for i, s in enumerate(signals) if find_rhythm(mp3_round_trip(s, RATE), RATE)]
     assert fired == []
 
 
@@ -155,13 +113,60 @@ def test_audio_files_get_the_cue_in_their_own_format(tmp_path: Path, fixture: st
 
 
 def test_video_and_missing_encoders_are_refused(tmp_path: Path) -> None:
-    import aiglabel
     from aiglabel.errors import CarrierUnsupportedError
+    from aiglabel.explicit.audio import add_audio_label
 
-    with pytest.raises(CarrierUnsupportedError, match="video"):
-        aiglabel.label(MEDIA / "mp4" / "plain.mp4", tmp_path / "v.mp4", record("x"),
-                       notice=aiglabel.TextNotice())
-    assert not (tmp_path / "v.mp4").exists()
+    with pytest.raises(CarrierUnsupportedError, match="gets the video label"):
+        add_audio_label((MEDIA / "mp4" / "plain.mp4").read_bytes(), name="plain.mp4")
+    # This PyAV build decodes Vorbis but has no libvorbis encoder.
+    av = pytest.importorskip("av")
+    if "libvorbis" not in av.codecs_available:
+        with pytest.raises(CarrierUnsupportedError, match="no libvorbis encoder"):
+            add_audio_label((MEDIA / "ogg" / "plain.ogg").read_bytes(), name="plain.ogg")
+
+
+def _talk_with_pause(seconds: float, rate: int = RATE) -> np.ndarray:
+    """Speech-like noise bursts with a 300 ms pause 0.7 s after the middle."""
+    rng = np.random.default_rng(3)
+    signal = rng.normal(0, 0.1, int(seconds * rate)).astype(np.float32)
+    envelope = 0.6 + 0.4 * np.sin(2 * np.pi * 3 * np.arange(signal.size) / rate)
+    signal *= envelope
+    pause = int((seconds / 2 + 0.7) * rate)
+    signal[pause : pause + int(0.3 * rate)] = 0
+    return signal
+
+
+def _wav(samples: np.ndarray, rate: int = RATE) -> bytes:
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+def test_middle_cue_goes_into_a_pause_and_several_places_combine() -> None:
+    from aiglabel.explicit.audio import add_audio_label
+
+    programme = _talk_with_pause(8.0)
+    out = add_audio_label(_wav(programme), name="p.wav", places=("start", "middle", "end"))
+    import wave
+
+    with wave.open(io.BytesIO(out)) as decoded:
+        samples = np.frombuffer(decoded.readframes(decoded.getnframes()), "<i2") / 32768
+    cue = 0.86  # seconds: 660 ms of rhythm and 100 ms of silence on each side
+    assert samples.size / RATE == pytest.approx(8.0 + 3 * cue, abs=0.01)
+    # The middle cue sits in the pause (4.7 s .. 5.0 s of the programme), after the first cue.
+    middle = find_rhythm(samples[int((cue + 3.0) * RATE) : int((cue + 6.5) * RATE)], RATE)
+    assert middle is not None
+    assert cue + 3.0 + middle.start == pytest.approx(cue + 4.7 + 0.1, abs=0.2)
+    assert find_rhythm(samples[: int(1.2 * RATE)], RATE) is not None
+    assert find_rhythm(samples[-int(1.2 * RATE) :], RATE) is not None
+    with pytest.raises(InvalidLabelError, match="must be among"):
+        add_audio_label(_wav(programme), places=("after",))
 
 
 def test_the_verifier_hears_the_cue(tmp_path: Path) -> None:

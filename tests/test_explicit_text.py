@@ -179,14 +179,16 @@ def test_cli_explicit_options(tmp_path: Path) -> None:
     runner = CliRunner()
     src = MEDIA / "ooxml" / "plain.docx"
     out = tmp_path / "out"
-    result = runner.invoke(app, ["label", str(src), str(MEDIA / "mkv" / "plain.mkv"), "-o",
+    result = runner.invoke(app, ["label", str(src), str(MEDIA / "pdf" / "plain.pdf"),
+                                 str(MEDIA / "mkv" / "plain.mkv"), "-o",
                                  str(out), "--explicit", "--notice", "AI生成",
                                  "--notice-position", "both", "--producer",
                                  "001191110102MACQD9K64010000"])
-    assert result.exit_code == 1  # no video label yet: one error line, the batch goes on
-    assert "has no text to add an explicit notice to" in result.output
+    assert result.exit_code == 1  # PDF: one error line, the batch goes on
+    assert "has no text, picture or sound to add an explicit label to" in result.output
     assert _paragraphs((out / "plain.docx").read_bytes())[0] == "AI生成"
-    assert not (out / "plain.mkv").exists()
+    assert not (out / "plain.pdf").exists()
+    assert len(aiglabel.read_labels(out / "plain.mkv")) == 1  # the video label burnt in
     bad = runner.invoke(app, ["label", str(src), "-o", str(tmp_path / "b"), "--explicit",
                               "--notice", "模型写的"])
     assert bad.exit_code == 2

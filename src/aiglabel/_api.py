@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from aiglabel.codecs.base import CodecBase
+    from aiglabel.explicit.files import ExplicitLabel
     from aiglabel.explicit.text import TextNotice
 
 __all__ = [
@@ -286,7 +287,7 @@ def label(
     in_place: bool = False,
     overwrite: bool = False,
     registry: Registry | None = None,
-    notice: TextNotice | None = None,
+    notice: TextNotice | ExplicitLabel | None = None,
     txt_carrier: str | None = None,
 ) -> LabelResult:
     """Label a file: write ``dst`` (a new file), or replace ``src`` atomically with ``in_place``.
@@ -304,9 +305,10 @@ def label(
         record: the label; validated against Annex E first.
         in_place: replace ``src`` atomically.
         overwrite: allow replacing an existing ``dst``.
-        notice: also add the explicit text notice first (text, Markdown, HTML, DOCX; see
-            :mod:`aiglabel.explicit.text`); the file is then read whole (at most
-            ``NOTICE_MAX_BYTES``) and rewritten.
+        notice: also add the explicit label first (:mod:`aiglabel.explicit.files`: the text
+            notice, the image label, the audio cue, or the video label burnt in); text,
+            pictures and audio are read whole (at most ``NOTICE_MAX_BYTES``), video is
+            streamed. ``LabelResult.notice`` says what was added.
         txt_carrier: for plain text, which has no metadata area (rules §C.5): ``"sidecar"``
             (the text untouched, ``<dst>.aigc.json`` beside it) or ``"frontmatter"`` (a
             Markdown front matter at its head); without it plain text is refused
@@ -358,22 +360,40 @@ def _write_sidecar(dst_path: Path, data: bytes, *, durable: bool) -> int:
     return len(data)
 
 
-NOTICE_MAX_BYTES = 256 << 20  # documents get a notice in memory
+NOTICE_MAX_BYTES = 256 << 20  # text, pictures and audio get their explicit label in memory
 
 
 def _label_with_notice(src: Path, dst: str | os.PathLike[str] | None, record: AIGCRecord,
-                       notice: TextNotice, *, in_place: bool, overwrite: bool,
+                       notice: TextNotice | ExplicitLabel, *, in_place: bool, overwrite: bool,
                        registry: Registry | None, txt_carrier: str | None) -> LabelResult:
-    from aiglabel.explicit.text import add_notice_to_file
+    from aiglabel.explicit.files import (
+        VIDEO_CONTAINERS,
+        ExplicitLabel,
+        add_explicit_label,
+        has_video,
+    )
 
+    explicit = notice if isinstance(notice, ExplicitLabel) else ExplicitLabel(
+        notice.wording, notice.position, notice.font_path)
     dst_path = _destination(src, dst, in_place=in_place)
+    # Fail on the destination before the (possibly long) explicit-label work.
+    if not dst_path.parent.is_dir():
+        msg = f"output folder {dst_path.parent} does not exist"
+        raise OutputError(msg, path=str(dst_path))
+    if not (overwrite or in_place) and dst_path.exists():
+        msg = "output exists (use --overwrite or --in-place)"
+        raise OutputError(msg, path=str(dst_path))
+    with _open_source(src) as probe, parse_errors(probe.name):
+        kind = _registry(registry).identify(probe, str(src)).name
+    if kind in VIDEO_CONTAINERS and has_video(src):
+        return _label_video(src, dst_path, record, explicit, in_place=in_place,
+                            overwrite=overwrite, registry=registry)
     size = src.stat().st_size
     if size > NOTICE_MAX_BYTES:
-        msg = f"{size} bytes is too large to add a text notice to (limit {NOTICE_MAX_BYTES})"
+        msg = f"{size} bytes is too large to add an explicit label to (limit {NOTICE_MAX_BYTES})"
         raise LimitExceededError(msg, path=str(src))
     with parse_errors(str(src)):
-        noticed = add_notice_to_file(src.read_bytes(), name=str(src), wording=notice.wording,
-                                     position=notice.position, font_path=notice.font_path)
+        noticed = add_explicit_label(src.read_bytes(), explicit, name=str(src))
         source = Source.from_bytes(noticed, str(src))
         codec = _registry(registry).identify(source, str(src))
         plan, sidecar = _plan_for(codec, source, record, txt_carrier)
@@ -383,7 +403,32 @@ def _label_with_notice(src: Path, dst: str | os.PathLike[str] | None, record: AI
         if sidecar is not None:
             written += _write_sidecar(dst_path, sidecar, durable=in_place)
     return LabelResult(str(src), str(dst_path), codec.name, plan.carrier, tuple(plan.removed),
-                       written, record, notice=notice.wording)
+                       written, record, notice=explicit.wording)
+
+
+def _label_video(src: Path, dst_path: Path, record: AIGCRecord, explicit: ExplicitLabel, *,
+                 in_place: bool, overwrite: bool, registry: Registry | None) -> LabelResult:
+    """Burn the label into a video (streamed through an unnamed temporary file in the
+    destination folder, gone on any failure), then write the implicit label from it."""
+    import tempfile
+
+    from aiglabel.explicit.files import add_explicit_video
+
+    with tempfile.TemporaryFile(dir=dst_path.parent, prefix=".aiglabel-video-") as tmp:
+        report = add_explicit_video(src, tmp, explicit, name=str(src))
+        tmp.seek(0)
+        source = Source(tmp, name=str(src))
+        with parse_errors(str(src)):
+            codec = _registry(registry).identify(source, str(src))
+            plan = codec.plan_write(source, record)
+            with atomic_output(dst_path, overwrite=overwrite or in_place, durable=in_place,
+                               mode_from=src) as out:
+                written = emit(plan, source, out)
+    check = report.check
+    shown = (f"{explicit.video_label().wording} for {check.opening_seconds:g} s "
+             f"({check.opening_frames} frames)")
+    return LabelResult(str(src), str(dst_path), codec.name, plan.carrier, tuple(plan.removed),
+                       written, record, warnings=report.warnings, notice=shown)
 
 
 def _destination(src_path: Path, dst: str | os.PathLike[str] | None, *, in_place: bool) -> Path:

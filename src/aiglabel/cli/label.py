@@ -29,7 +29,8 @@ from aiglabel.cli._common import (
     report_expansion,
 )
 from aiglabel.config import PRODUCER_ENV, default_producer
-from aiglabel.explicit.text import DEFAULT_NOTICE, TextNotice
+from aiglabel.explicit.files import ExplicitLabel
+from aiglabel.explicit.text import DEFAULT_NOTICE
 from aiglabel.gb45438 import validate
 
 __all__ = ["label_command"]
@@ -37,7 +38,7 @@ __all__ = ["label_command"]
 
 def _label_one(
     src: Path, dst: Path | None, record: AIGCRecord, *, in_place: bool, overwrite: bool,
-    notice: TextNotice | None = None, txt_carrier: str | None = None,
+    notice: ExplicitLabel | None = None, txt_carrier: str | None = None,
 ) -> LabelResult:
     """Label one file, creating the output's parent folders only when they are needed."""
     call = functools.partial(label, record=record, notice=notice, txt_carrier=txt_carrier)
@@ -54,26 +55,38 @@ def _label_one(
     return call(src, dst, overwrite=overwrite)
 
 
-def _text_notice(explicit: bool, wording: str | None, position: str | None,
-                 font: Path | None = None) -> TextNotice | None:
-    """The notice ``--explicit`` asks for; the notice options need ``--explicit``."""
+def _explicit_label(explicit: bool, wording: str | None, position: str | None,
+                    font: Path | None = None, *, seconds: float | None = None,
+                    persistent: bool = False, crf: int | None = None, voice: bool = False,
+                    voice_clip: Path | None = None) -> ExplicitLabel | None:
+    """The explicit label ``--explicit`` asks for; the other explicit options need it."""
+    options = (("--notice", wording), ("--notice-position", position), ("--font", font),
+               ("--label-seconds", seconds), ("--persistent-label", persistent or None),
+               ("--video-crf", crf), ("--voice", voice or None), ("--voice-clip", voice_clip))
     if not explicit:
-        given = [o for o, v in (("--notice", wording), ("--notice-position", position),
-                                ("--font", font)) if v is not None]
+        given = [o for o, v in options if v is not None]
         if given:
             msg = "needs --explicit"
             raise typer.BadParameter(msg, param_hint=f"'{given[0]}'")
         return None
-    if font is not None and not font.is_file():
-        msg = f"no such font file: {font}"
-        raise typer.BadParameter(msg, param_hint="'--font'")
+    for option, path in (("--font", font), ("--voice-clip", voice_clip)):
+        if path is not None and not path.is_file():
+            msg = f"no such file: {path}"
+            raise typer.BadParameter(msg, param_hint=f"'{option}'")
     try:
-        return TextNotice(wording if wording is not None else DEFAULT_NOTICE,
-                          position if position is not None else "end",
-                          str(font) if font is not None else None)
+        return ExplicitLabel(
+            wording if wording is not None else DEFAULT_NOTICE, position,
+            str(font) if font is not None else None,
+            seconds=seconds if seconds is not None else 2.5, persistent=persistent, crf=crf,
+            audio_cue="voice" if voice or voice_clip is not None else "rhythm",
+            voice_clip=str(voice_clip) if voice_clip is not None else None)
     except InvalidLabelError as exc:
-        option = "--notice-position" if "position" in exc.message else "--notice"
-        raise typer.BadParameter(exc.message, param_hint=f"'{option}'") from None
+        text = exc.message
+        option = next((o for key, o in (("position", "--notice-position"),
+                                        ("duration", "--label-seconds"),
+                                        ("crf", "--video-crf"), ("voice", "--voice-clip"))
+                       if key in text), "--notice")
+        raise typer.BadParameter(text, param_hint=f"'{option}'") from None
 
 
 # Which option sets each Annex E field (PropagateID always mirrors ProduceID here).
@@ -148,8 +161,11 @@ def label_command(
         bool,
         typer.Option(
             "--explicit",
-            help="Also add the explicit text notice (plain text, Markdown, HTML, DOCX) before "
-            "the implicit label; other formats fail with a message.",
+            help="Also add the explicit label before the implicit one: the text notice (text, "
+            "Markdown, HTML, DOCX), the picture label (JPEG, PNG, WebP, TIFF), the audio cue "
+            "(MP3, WAV, FLAC, Opus, M4A) or the video label burnt into the opening frames "
+            "(MP4, MOV, MKV, WebM, AVI, FLV); each is checked on the output. Other formats "
+            "fail with a message.",
         ),
     ] = False,
     notice: Annotated[
@@ -167,7 +183,10 @@ def label_command(
         typer.Option(
             "--notice-position",
             metavar="WHERE",
-            help="Where the notice goes (with --explicit): start, end or both; default end.",
+            help="Where the explicit label goes (with --explicit): start, middle, end, both, "
+            "or a list such as start,end. Default: text at the end, pictures bottom-right "
+            "(start: top-left), audio at the start, video on the opening frames (which it "
+            "always gets; middle/end add more).",
             show_default=False,
         ),
     ] = None,
@@ -178,6 +197,51 @@ def label_command(
             metavar="PATH",
             help="Font file for the image label (with --explicit) when the wording has "
             "characters the bundled font lacks.",
+            show_default=False,
+        ),
+    ] = None,
+    label_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--label-seconds",
+            metavar="S",
+            help="Video (with --explicit): how long each label shows; default 2.5, at least "
+            "2 (GB 45438 5.4).",
+            show_default=False,
+        ),
+    ] = None,
+    persistent_label: Annotated[
+        bool,
+        typer.Option(
+            "--persistent-label",
+            help="Video (with --explicit): keep the label on every frame.",
+        ),
+    ] = False,
+    video_crf: Annotated[
+        int | None,
+        typer.Option(
+            "--video-crf",
+            metavar="N",
+            help="Video (with --explicit): encoder quality (CRF) for x264/x265/libvpx/SVT-AV1; "
+            "default 18 for H.264, 20 HEVC, 24 VP9, 28 AV1.",
+            show_default=False,
+        ),
+    ] = None,
+    voice: Annotated[
+        bool,
+        typer.Option(
+            "--voice",
+            help="Audio (with --explicit): a spoken notice (the bundled 本内容由人工智能生成 "
+            "clip) instead of the Morse 'AI' rhythm cue.",
+        ),
+    ] = False,
+    voice_clip: Annotated[
+        Path | None,
+        typer.Option(
+            "--voice-clip",
+            metavar="PATH",
+            help="Audio (with --explicit): your own voice prompt (any audio file PyAV reads, "
+            "at most 30 s, spoken at 120-160 characters a minute); implies --voice.",
             show_default=False,
         ),
     ] = None,
@@ -206,7 +270,9 @@ def label_command(
     files no codec recognises are skipped; a file named explicitly is always attempted.
     """
     check_output_mode(output, in_place)
-    text_notice = _text_notice(explicit, notice, notice_position, font)
+    text_notice = _explicit_label(explicit, notice, notice_position, font,
+                                  seconds=label_seconds, persistent=persistent_label,
+                                  crf=video_crf, voice=voice, voice_clip=voice_clip)
     if txt_carrier not in (None, "sidecar", "frontmatter"):
         msg = f"{txt_carrier!r} is not one of sidecar, frontmatter"
         raise typer.BadParameter(msg, param_hint="'--txt-carrier'")
@@ -264,7 +330,7 @@ def _process(
     in_place: bool,
     overwrite: bool,
     reporter: Reporter,
-    text_notice: TextNotice | None = None,
+    text_notice: ExplicitLabel | None = None,
     txt_carrier: str | None = None,
 ) -> None:
     record = AIGCRecord.for_producer(code, produce_id, propagator=propagator)
@@ -277,5 +343,7 @@ def _process(
     if outcome.status == "ok" and outcome.value is not None:
         result = outcome.value
         where = f"-> {dst}" if dst is not None else "(in place)"
-        shown = f"notice + {result.carrier}" if result.notice else result.carrier
+        shown = f"explicit + {result.carrier}" if result.notice else result.carrier
         reporter.result(f"{job.display} {where} ({shown})")
+        for warning in result.warnings:
+            reporter.warning(f"{job.display}: {warning}")

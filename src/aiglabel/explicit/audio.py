@@ -26,11 +26,14 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 __all__ = [
+    "AUDIO_POSITIONS",
     "DEFAULT_FREQUENCY",
     "DEFAULT_LEVEL_DB",
     "DEFAULT_UNIT_MS",
     "RHYTHM_UNITS",
     "RhythmMatch",
+    "add_audio_label",
+    "add_rhythm_to_file",
     "find_rhythm",
     "rhythm_tone",
 ]
@@ -208,20 +211,21 @@ AUDIO_POSITIONS = ("start", "end", "both")
 # Decoder names whose encoder has another name in FFmpeg (native Vorbis and MP3 encoders are
 # experimental or missing; the PyAV wheels carry LAME and libvorbis).
 _ENCODERS = {"mp3float": "libmp3lame", "mp3": "libmp3lame", "vorbis": "libvorbis"}
+_MIDDLE_SEARCH_S = 2.0  # the middle cue goes at the quietest 20 ms within this of the middle
 
 
-def add_rhythm_to_file(data: bytes, *, name: str | None = None, position: str = "end",
+def add_rhythm_to_file(data: bytes, *, name: str | None = None, position: str = "start",
                        unit_ms: float = DEFAULT_UNIT_MS) -> bytes:
-    """The audio file ``data`` with the rhythm cue added at its start, end or both, re-encoded
-    with PyAV in the source's container, codec, sample rate, channel layout and bit rate
-    (container tags kept); the caller writes the implicit label afterwards. The output is
-    self-checked: the cue must be found where it was put.
+    """:func:`add_audio_label` with the rhythm cue at the ``start``, ``end`` or ``both``."""
+    if position not in AUDIO_POSITIONS:
+        msg = f"rhythm position {position!r} is not one of {', '.join(AUDIO_POSITIONS)}"
+        raise InvalidLabelError(msg)
+    places = ("start", "end") if position == "both" else (position,)
+    return add_audio_label(data, name=name, places=places, unit_ms=unit_ms)
 
-    Raises:
-        CarrierUnsupportedError: a file with video, or no audio stream.
-        CorruptFileError: PyAV cannot decode it.
-        InvalidLabelError: a bad position or unit, or the self-check failed.
-    """
+
+def _decode(data: bytes, name: str | None) -> tuple[_Settings, NDArray[np.float32]]:
+    """(the first audio stream's settings, its samples as planar float [channel, sample])."""
     import io
 
     import av
@@ -229,63 +233,155 @@ def add_rhythm_to_file(data: bytes, *, name: str | None = None, position: str = 
 
     from aiglabel.errors import CarrierUnsupportedError, CorruptFileError
 
-    if position not in AUDIO_POSITIONS:
-        msg = f"rhythm position {position!r} is not one of {', '.join(AUDIO_POSITIONS)}"
-        raise InvalidLabelError(msg)
     try:
         opened: Any = av.open(io.BytesIO(data))  # PyAV's stubs type streams loosely
         with opened as source:
-            if source.streams.video:
-                msg = "files with video get the video label (not written yet), not the rhythm"
+            if any(not (s.disposition & av.stream.Disposition.attached_pic)
+                   for s in source.streams.video):
+                msg = "a file with video gets the video label, not an audio cue"
                 raise CarrierUnsupportedError(msg, path=name)
             if not source.streams.audio:
-                msg = "no audio stream to add the rhythm cue to"
+                msg = "no audio stream to add the explicit audio label to"
                 raise CarrierUnsupportedError(msg, path=name)
             stream = source.streams.audio[0]
             ctx = stream.codec_context
-            rate, layout, codec = ctx.sample_rate, ctx.layout.name, ctx.name
-            bit_rate, fmt_name, tags = ctx.bit_rate, source.format.name, dict(source.metadata)
-            channels = ctx.channels
-            resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+            settings = _Settings(ctx.sample_rate, ctx.layout.name, ctx.name, ctx.bit_rate,
+                                 source.format.name, dict(source.metadata), ctx.channels)
+            resampler = av.AudioResampler(format="fltp", layout=settings.layout,
+                                          rate=settings.rate)
             chunks = [f.to_ndarray() for frame in source.decode(stream)
                       for f in resampler.resample(frame)]
     except av.error.FFmpegError as exc:
         msg = f"cannot decode the audio ({exc})"
         raise CorruptFileError(msg, path=name) from exc
-    audio = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), np.float32)
-    cue = np.repeat(rhythm_tone(rate, unit_ms=unit_ms)[None, :], channels, axis=0)
-    parts = ([cue] if position in ("start", "both") else []) + [audio] + (
-        [cue] if position in ("end", "both") else [])
+    audio: NDArray[np.float32] = (np.concatenate(chunks, axis=1).astype(np.float32) if chunks
+                                  else np.zeros((settings.channels, 0), np.float32))
+    return settings, audio
+
+
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    rate: int
+    layout: str
+    codec: str
+    bit_rate: int | None
+    container: str
+    tags: dict[str, str]
+    channels: int
+
+
+def _middle(audio: NDArray[np.float32], rate: int) -> int:
+    """The sample where the middle cue goes: the quietest 20 ms near the middle (a pause,
+    not inside a word or a note)."""
+    import numpy as np
+
+    mono = np.abs(audio).mean(axis=0)
+    centre, reach, frame = int(mono.size) // 2, int(_MIDDLE_SEARCH_S * rate), max(1, rate // 50)
+    lo, hi = max(0, centre - reach), min(int(mono.size), centre + reach)
+    count = (hi - lo) // frame
+    if count < 2:
+        return centre
+    energy = mono[lo : lo + count * frame].reshape(count, frame).mean(axis=1)
+    return lo + int(np.argmin(energy)) * frame + frame // 2
+
+
+def add_audio_label(data: bytes, *, name: str | None = None,
+                    places: tuple[str, ...] = ("start",), cue: str = "rhythm",
+                    unit_ms: float = DEFAULT_UNIT_MS, voice_clip: str | None = None,
+                    voice_text: str | None = None) -> bytes:
+    """The audio file ``data`` with the explicit audio label (GB 5.3) inserted at each of
+    ``places`` (``start``, ``middle`` -- the quietest moment within 2 s of the middle --,
+    ``end``): the Morse rhythm cue (``cue="rhythm"``) or a voice prompt (``cue="voice"``: the
+    bundled clip or ``voice_clip``, speaking ``voice_text``, checked for 120-160 characters a
+    minute by :mod:`aiglabel.explicit.voice`). Re-encoded with PyAV in the source's container,
+    codec, sample rate, channel layout and bit rate (container tags kept); the caller writes
+    the implicit label afterwards. Self-checked: each cue must be found where it was put.
+
+    Raises:
+        CarrierUnsupportedError: a file with video, no audio stream, or no encoder.
+        CorruptFileError: PyAV cannot decode it (or the voice clip).
+        InvalidLabelError: a bad place, unit or clip, or the self-check failed.
+    """
+    import numpy as np
+
+    unknown = [p for p in places if p not in ("start", "middle", "end")]
+    if unknown or not places:
+        msg = f"audio label places {places!r} must be among start, middle, end"
+        raise InvalidLabelError(msg)
+    if cue not in ("rhythm", "voice"):
+        msg = f"audio cue {cue!r} is not rhythm or voice"
+        raise InvalidLabelError(msg)
+    settings, audio = _decode(data, name)
+    rate = settings.rate
+    if cue == "rhythm":
+        mono_cue = rhythm_tone(rate, unit_ms=unit_ms)
+    else:
+        from aiglabel.explicit.voice import DEFAULT_VOICE_TEXT, VoicePrompt, load_voice
+
+        prompt = VoicePrompt(voice_clip, voice_text or DEFAULT_VOICE_TEXT)
+        pad = np.zeros(round(rate * PADDING_MS / 1000), np.float32)
+        mono_cue = np.concatenate([pad, load_voice(prompt, rate), pad])
+    block = np.repeat(mono_cue[None, :], settings.channels, axis=0)
+    cut = _middle(audio, rate) if "middle" in places else audio.shape[1]
+    parts = ([block] if "start" in places else []) + [audio[:, :cut]] + (
+        [block] if "middle" in places else []) + [audio[:, cut:]] + (
+        [block] if "end" in places else [])
+    where: dict[str, int] = {}
+    offset = 0
+    for part in parts:
+        if part is block:
+            where[_label_of(where, places)] = offset
+        offset += part.shape[1]
     signal = np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
-    encoder = _ENCODERS.get(codec, codec)
+    result = _encode(signal, settings, name)
+    _self_check(result, where, mono_cue if cue == "voice" else None, name)
+    return result
+
+
+def _label_of(seen: dict[str, int], places: tuple[str, ...]) -> str:
+    """The next place (in time order) not yet given an offset."""
+    return next(p for p in ("start", "middle", "end") if p in places and p not in seen)
+
+
+def _encode(signal: NDArray[np.float32], settings: _Settings, name: str | None) -> bytes:
+    """``signal`` (planar float) encoded like the source."""
+    import io
+
+    import av
+
+    from aiglabel.errors import CarrierUnsupportedError
+
+    encoder = _ENCODERS.get(settings.codec, settings.codec)
     if encoder not in av.codecs_available:
         msg = f"this PyAV build has no {encoder} encoder to re-encode the audio with"
         raise CarrierUnsupportedError(msg, path=name)
     out = io.BytesIO()
-    container_format = {"mov,mp4,m4a,3gp,3g2,mj2": "ipod"}.get(fmt_name, fmt_name.split(",")[0])
+    container_format = {"mov,mp4,m4a,3gp,3g2,mj2": "ipod"}.get(
+        settings.container, settings.container.split(",")[0])
     writer: Any = av.open(out, "w", format=container_format)
     with writer as sink:
-        target = sink.add_stream(encoder, rate=rate, layout=layout)
-        if bit_rate:
-            target.bit_rate = bit_rate
-        sink.metadata.update(tags)
-        frame = av.AudioFrame.from_ndarray(signal, format="fltp", layout=layout)
-        frame.sample_rate = rate
+        target = sink.add_stream(encoder, rate=settings.rate, layout=settings.layout)
+        if settings.bit_rate:
+            target.bit_rate = settings.bit_rate
+        sink.metadata.update(settings.tags)
+        frame = av.AudioFrame.from_ndarray(signal, format="fltp", layout=settings.layout)
+        frame.sample_rate = settings.rate
         encode_fmt = target.codec_context.format.name
-        for piece in av.AudioResampler(format=encode_fmt, layout=layout, rate=rate,
+        for piece in av.AudioResampler(format=encode_fmt, layout=settings.layout,
+                                       rate=settings.rate,
                                        frame_size=target.codec_context.frame_size or None
                                        ).resample(frame):
             for packet in target.encode(piece):
                 sink.mux(packet)
         for packet in target.encode(None):
             sink.mux(packet)
-    result = out.getvalue()
-    _self_check(result, position, name)
-    return result
+    return out.getvalue()
 
 
-def _self_check(data: bytes, position: str, name: str | None) -> None:
-    """Decode the output and find the cue at the start and/or the end."""
+def _self_check(data: bytes, where: dict[str, int], voice: NDArray[np.float32] | None,
+                name: str | None) -> None:
+    """Decode the output and find each cue near where it was put (the rhythm detector, or
+    the voice clip by correlation)."""
     import io
 
     import av
@@ -297,9 +393,18 @@ def _self_check(data: bytes, position: str, name: str | None) -> None:
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         samples = np.concatenate([f.to_ndarray()[0] for frame in container.decode(audio=0)
                                   for f in resampler.resample(frame)])
-    window = int(rate * 2.5)
-    checks = {"start": samples[:window], "end": samples[-window:]}
-    for where in ("start", "end") if position == "both" else (position,):
-        if find_rhythm(checks[where], rate) is None:
-            msg = f"rhythm self-check failed: no cue found at the {where} of the output"
+    # Encoders add priming and padding; look from 0.5 s before to 0.5 s after the cue.
+    cue_len = voice.size if voice is not None else round(rate * 0.9)
+    for place, start in where.items():
+        lo = max(0, start - rate // 2)
+        window = samples[lo : start + cue_len + rate // 2]
+        if voice is None:
+            found = find_rhythm(window, rate) is not None
+        else:
+            from aiglabel.explicit.voice import find_clip
+
+            found = find_clip(window, rate, voice) is not None
+        if not found:
+            what = "rhythm cue" if voice is None else "voice prompt"
+            msg = f"audio label self-check failed: no {what} found at the {place} of the output"
             raise InvalidLabelError(msg, path=name)

@@ -35,17 +35,23 @@ __all__ = [
     "DEFAULT_IMAGE_WORDING",
     "IMAGE_MIN_TEXT_HEIGHT_RATIO",
     "IMAGE_TARGET_RATIO",
+    "MIN_GLYPH_PIXELS",
     "POSITIONS",
     "ImageLabel",
+    "LabelOverlay",
     "RenderedLabel",
     "add_image_label",
     "bundled_font",
     "check_output",
     "render_label",
+    "render_overlay",
 ]
 
 IMAGE_MIN_TEXT_HEIGHT_RATIO = 0.05  # GB 5.2 e) (rules §A.8)
 IMAGE_TARGET_RATIO = 0.06  # rules §A.8 [project choice]: a margin over the minimum
+# [project choice] Below this ink height CJK glyphs are not legible (and video encoders smear
+# them away), so small pictures get a label taller than 6 %, or are refused if it cannot fit.
+MIN_GLYPH_PIXELS = 12
 DEFAULT_IMAGE_WORDING = "AI生成"
 POSITIONS = ("bottom-right", "bottom-left", "top-right", "top-left", "bottom", "top")
 _MISSING_PROBE = "\U0010fffd"  # a private-use code point no label font maps: its .notdef glyph
@@ -135,8 +141,26 @@ def _size_for(wording: str, font_path: str, target: int) -> tuple[ImageFont.Free
     raise InvalidLabelError(msg)
 
 
-def render_label(image: Image.Image, label: ImageLabel | None = None) -> RenderedLabel:
-    """Draw the explicit label on a copy of ``image`` (see the module docstring).
+@dataclass(frozen=True, slots=True)
+class LabelOverlay:
+    """The label as a translucent RGBA plate for a picture of a given size: ``image`` goes at
+    ``box`` ``(left, top, right, bottom)``; ``glyph_mask`` (mode L, the plate's size) is the
+    drawn text alone, and ``glyph_height`` its ink height in pixels (``glyph_ratio`` of the
+    picture's shortest side), measured on that mask, not taken from the font size."""
+
+    image: Image.Image
+    box: tuple[int, int, int, int]
+    glyph_mask: Image.Image
+    glyph_height: int
+    glyph_ratio: float
+
+
+def render_overlay(size: tuple[int, int], label: ImageLabel | None = None, *,
+                   align: int = 1) -> LabelOverlay:
+    """The label plate for a ``size`` = ``(width, height)`` picture (see the module docstring).
+
+    ``align`` rounds the box's corner and size up to multiples of it (2 for video frames with
+    subsampled chroma), padding the plate with transparent pixels.
 
     Raises:
         InvalidLabelError: wording the font cannot draw, or a picture too small to hold it.
@@ -146,40 +170,54 @@ def render_label(image: Image.Image, label: ImageLabel | None = None) -> Rendere
     label = label or ImageLabel()
     font_path = label.font_path or bundled_font()
     check_glyphs(label.wording, font_path)
-    picture = image.copy() if image.mode in _MODES else image.convert(
-        "RGBA" if "A" in image.getbands() or image.mode == "P" and "transparency" in image.info
-        else "RGB")
-    width, height = picture.size
+    width, height = size
     short = min(width, height)
-    target = math.ceil(label.ratio * short)
+    target = max(math.ceil(label.ratio * short), MIN_GLYPH_PIXELS)
     font, ink = _size_for(label.wording, font_path, target)
     left, top, right, bottom = _ink(font, label.wording)
     stroke = max(1, round(ink / 18))
     pad = max(2, round(ink * 0.25)) + stroke
     margin = max(2, round(short * 0.02))
     plate_w, plate_h = right - left + 2 * pad, bottom - top + 2 * pad
-    if plate_w + 2 * margin > width or plate_h + 2 * margin > height:
+    box_w, box_h = -(-plate_w // align) * align, -(-plate_h // align) * align
+    if box_w + 2 * margin > width or box_h + 2 * margin > height:
         msg = (f"a {width}x{height} picture is too small for {label.wording!r} at "
                f"{label.ratio:.0%} of its shortest side")
         raise InvalidLabelError(msg)
-    x = {"left": margin, "right": width - margin - plate_w}.get(
-        label.position.split("-")[-1], (width - plate_w) // 2)
-    y = margin if label.position.startswith("top") else height - margin - plate_h
-    box = (x, y, x + plate_w, y + plate_h)
-    overlay = Image.new("RGBA", (plate_w, plate_h), (0, 0, 0, 0))
+    x = {"left": margin, "right": width - margin - box_w}.get(
+        label.position.split("-")[-1], (width - box_w) // 2)
+    y = margin if label.position.startswith("top") else height - margin - box_h
+    x, y = x // align * align, y // align * align
+    overlay = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     draw.rounded_rectangle((0, 0, plate_w - 1, plate_h - 1), radius=pad, fill=(0, 0, 0, 150))
     draw.text((pad - left, pad - top), label.wording, font=font, fill=(255, 255, 255, 255),
               stroke_width=stroke, stroke_fill=(0, 0, 0, 255))
-    region = picture.crop(box).convert("RGBA")
-    region.alpha_composite(overlay)
-    picture.paste(region.convert(picture.mode), box[:2])
     # The drawn glyphs' ink height, measured on the rendered text mask (GB 5.2 e)).
-    mask = Image.new("L", (plate_w, plate_h), 0)
+    mask = Image.new("L", (box_w, box_h), 0)
     ImageDraw.Draw(mask).text((pad - left, pad - top), label.wording, font=font, fill=255)
     bbox = mask.getbbox()
     glyph_height = 0 if bbox is None else bbox[3] - bbox[1]
-    return RenderedLabel(picture, box, glyph_height, glyph_height / short)
+    return LabelOverlay(overlay, (x, y, x + box_w, y + box_h), mask, glyph_height,
+                        glyph_height / short)
+
+
+def render_label(image: Image.Image, label: ImageLabel | None = None) -> RenderedLabel:
+    """Draw the explicit label on a copy of ``image`` (see the module docstring); only the
+    label's rectangle is converted and composited.
+
+    Raises:
+        InvalidLabelError: wording the font cannot draw, or a picture too small to hold it.
+    """
+    picture = image.copy() if image.mode in _MODES else image.convert(
+        "RGBA" if "A" in image.getbands() or image.mode == "P" and "transparency" in image.info
+        else "RGB")
+    overlay = render_overlay(picture.size, label)
+    box = overlay.box
+    region = picture.crop(box).convert("RGBA")
+    region.alpha_composite(overlay.image)
+    picture.paste(region.convert(picture.mode), box[:2])
+    return RenderedLabel(picture, box, overlay.glyph_height, overlay.glyph_ratio)
 
 
 # --- files ------------------------------------------------------------------------------------

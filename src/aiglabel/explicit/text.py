@@ -22,17 +22,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from aiglabel.errors import (
-    CarrierUnsupportedError,
     CorruptFileError,
     InvalidLabelError,
-    UnsupportedFormatError,
 )
 from aiglabel.gb45438 import notice_elements
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 
-    from aiglabel.codecs.base import CodecBase
 
 __all__ = [
     "DEFAULT_NOTICE",
@@ -224,54 +221,24 @@ async def anotice_stream(chunks: AsyncIterable[str], *, wording: str = DEFAULT_N
 def add_notice_to_file(data: bytes, *, name: str | None = None, wording: str = DEFAULT_NOTICE,
                        position: Position | str = "end", font_path: str | None = None) -> bytes:
     """The file ``data`` with the explicit notice added: plain text, Markdown, HTML (decoded
-    and re-encoded in their encoding), DOCX (only ``word/document.xml`` is rewritten), or a
-    JPEG/PNG/WebP/TIFF picture (the GB 5.2 label drawn by :mod:`aiglabel.explicit.image`: the
-    default wording becomes ``AI生成``, ``start`` the top-left corner, else bottom-right).
+    and re-encoded in their encoding), DOCX (only ``word/document.xml`` is rewritten), a
+    JPEG/PNG/WebP/TIFF picture (the GB 5.2 label) or audio (the rhythm cue); the same as
+    :func:`aiglabel.explicit.files.add_explicit_label` with these three settings.
 
     Raises:
         InvalidLabelError: bad wording or position.
         CarrierUnsupportedError: a format without text to add a notice to.
         UnsupportedFormatError, CorruptFileError: as for reading the file.
     """
-    from aiglabel._io import Source
-    from aiglabel.registry import default_registry
-    from aiglabel.verify.text import sniff_text
+    from aiglabel.explicit.files import ExplicitLabel, add_explicit_label
 
-    check_wording(wording)
     _check_position(position)
-    src = Source.from_bytes(data, name or "<bytes>")
-    kind: str | None
-    try:
-        codec: CodecBase | None = default_registry.identify(src, name)
-    except UnsupportedFormatError:  # no codec claims it: plain text is still text
-        codec = None
-    if codec is not None and codec.name == "ooxml":
-        from aiglabel.explicit._docx import add_docx_notice
+    return add_explicit_label(data, ExplicitLabel(wording, position, font_path), name=name)
 
-        return add_docx_notice(src, wording, position)
-    if codec is not None and codec.name in AUDIO_CODECS:
-        from aiglabel.explicit.audio import add_rhythm_to_file
 
-        # GB 5.3: audio gets the rhythm cue (start, end or both), not words.
-        return add_rhythm_to_file(data, name=name, position=position)
-    if codec is not None and codec.name in IMAGE_CODECS:
-        from aiglabel.explicit.image import DEFAULT_IMAGE_WORDING, ImageLabel, add_image_label
-
-        if codec.name in ("gif", "heif"):
-            msg = ("explicit image labels are written for JPEG, PNG, WebP and TIFF, not "
-                   f"{codec.description}")
-            raise CarrierUnsupportedError(msg, path=name)
-
-        # GB 5.2: a picture gets a short text label at a corner (start: top-left).
-        corner = "top-left" if position == "start" else "bottom-right"
-        shown = DEFAULT_IMAGE_WORDING if wording == DEFAULT_NOTICE else wording
-        label = ImageLabel(shown, corner, font_path=font_path)
-        return add_image_label(data, name=name, label=label)[0]
-    kind = codec.text_kind if codec is not None else sniff_text(src.head, name)
-    if kind is None:
-        what = codec.description if codec is not None else "this format"
-        msg = f"{what} has no text to add an explicit notice to"
-        raise CarrierUnsupportedError(msg, path=name)
+def add_text_notice(data: bytes, kind: str, wording: str, position: Position | str) -> bytes:
+    """The text file ``data`` (``kind``: text, markdown or html) with the notice added, in the
+    file's own encoding."""
     encoding = _encoding_of(data)
     text = data.decode(encoding)
     noticed = add_notice(text, kind=kind, wording=wording, position=position)
