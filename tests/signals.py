@@ -32,22 +32,46 @@ def programme(seconds: float, seed: int, *, rate: int = RATE, noise: float = 0.0
     return (out / np.max(np.abs(out)) * 0.5).astype(np.float32)
 
 
-def mp3_round_trip(samples: np.ndarray, rate: int, out_rate: int | None = None) -> np.ndarray:
-    """Mono float samples through libmp3lame at 128 kb/s in an MP3 file and back with PyAV
-    (optionally resampled to ``out_rate``)."""
+_CODECS = {"mp3": ("mp3", "libmp3lame"), "aac": ("ipod", "aac"), "opus": ("ogg", "libopus")}
+
+
+def mp3_round_trip(samples: np.ndarray, rate: int, out_rate: int | None = None, *,
+                   codec: str = "mp3") -> np.ndarray:
+    """Mono float samples through a lossy codec at 128 kb/s and back with PyAV (optionally
+    resampled to ``out_rate``): ``mp3`` (libmp3lame in MP3), ``aac`` (FFmpeg's AAC in M4A) or
+    ``opus`` (libopus in Ogg, at 48 kHz)."""
     av = pytest.importorskip("av")
+    container_format, encoder = _CODECS[codec]
+    encode_rate = 48000 if codec == "opus" else rate
+    if encode_rate != rate:
+        samples = resample(samples, rate, encode_rate)
     buffer = io.BytesIO()
-    with av.open(buffer, "w", format="mp3") as container:
-        stream = container.add_stream("libmp3lame", rate=rate, layout="mono")
+    with av.open(buffer, "w", format=container_format) as container:
+        stream = container.add_stream(encoder, rate=encode_rate, layout="mono")
         stream.bit_rate = 128_000
         frame = av.AudioFrame.from_ndarray(samples.astype(np.float32)[None, :], format="flt",
                                            layout="mono")
-        frame.sample_rate = rate
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
+        frame.sample_rate = encode_rate
+        ctx = stream.codec_context
+        pieces = av.AudioResampler(format=ctx.format.name, layout="mono", rate=encode_rate,
+                                   frame_size=ctx.frame_size or None).resample(frame)
+        for piece in [*pieces, None]:
+            for packet in stream.encode(piece):
+                container.mux(packet)
     buffer.seek(0)
     resampler = av.AudioResampler(format="flt", layout="mono", rate=out_rate or rate)
     with av.open(buffer) as container:
         out = [piece.to_ndarray()[0] for decoded in container.decode(audio=0)
                for piece in resampler.resample(decoded)]
+    return np.concatenate(out)
+
+
+def resample(samples: np.ndarray, rate: int, out_rate: int) -> np.ndarray:
+    """Mono float samples resampled with FFmpeg's resampler (PyAV)."""
+    av = pytest.importorskip("av")
+    frame = av.AudioFrame.from_ndarray(samples.astype(np.float32)[None, :], format="flt",
+                                       layout="mono")
+    frame.sample_rate = rate
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=out_rate)
+    out = [f.to_ndarray()[0] for f in [*resampler.resample(frame), *resampler.resample(None)]]
     return np.concatenate(out)

@@ -47,14 +47,15 @@ def test_settings_are_bounded() -> None:
             rhythm_tone(RATE, **kwargs)  # type: ignore[arg-type]
 
 
-def test_found_after_mp3_resampling_and_noise_at_10_db() -> None:
+@pytest.mark.parametrize("codec", ["mp3", "aac", "opus"])
+def test_found_after_lossy_coding_resampling_and_noise_at_10_db(codec: str) -> None:
     rng = np.random.default_rng(45438)
     tone = rhythm_tone(RATE)
     signal = np.concatenate([np.zeros(RATE // 2, np.float32), tone, np.zeros(RATE // 2,
                                                                                np.float32)])
     power = float(np.mean(tone[np.abs(tone) > 0] ** 2))
     noisy = signal + rng.normal(0, math.sqrt(power / 10), len(signal)).astype(np.float32)
-    decoded = mp3_round_trip(noisy, RATE, out_rate=16000)
+    decoded = mp3_round_trip(noisy, RATE, out_rate=16000, codec=codec)
     match = find_rhythm(decoded, 16000)
     assert match is not None
     assert match.start == pytest.approx(0.6, abs=0.08)
@@ -194,3 +195,36 @@ def test_the_verifier_hears_the_cue(tmp_path: Path) -> None:
     skipped = verify(cued, name="cued.wav", options=small)
     assert skipped.verdict is Verdict.NONE
     assert any("audio checks skipped" in w for w in skipped.warnings)
+
+
+def test_rhythm_settings_reach_the_file_and_are_bounded(tmp_path: Path) -> None:
+    from tests.conftest import PRODUCER
+    from typer.testing import CliRunner
+
+    import aiglabel
+    from aiglabel.cli.main import app
+    from aiglabel.explicit.files import ExplicitLabel
+
+    with pytest.raises(InvalidLabelError, match="rhythm unit 150"):
+        ExplicitLabel(rhythm_unit_ms=150)
+    src = MEDIA / "wav" / "plain.wav"
+    result = CliRunner().invoke(app, ["label", "--explicit", "--rhythm-unit-ms", "90",
+                                      "--rhythm-hz", "1500", "--rhythm-db", "-6",
+                                      "--producer", PRODUCER, str(src), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    import wave
+
+    with wave.open(str(tmp_path / "plain.wav")) as out:
+        rate = out.getframerate()
+        frames = np.frombuffer(out.readframes(out.getnframes()), "<i2")
+        samples = frames.reshape(-1, out.getnchannels())[:, 0] / 32768
+    match = find_rhythm(samples[: int(1.5 * rate)].astype(np.float32), rate)
+    assert match is not None
+    assert match.unit_ms == pytest.approx(90, abs=8)
+    assert match.frequency == pytest.approx(1500, abs=60)
+    assert float(np.max(np.abs(samples[: int(1.0 * rate)]))) == pytest.approx(0.5, abs=0.03)
+    assert len(aiglabel.read_labels(tmp_path / "plain.wav")) == 1
+    bad = CliRunner().invoke(app, ["label", "--explicit", "--rhythm-hz", "9000", str(src),
+                                   "-o", str(tmp_path / "b")])
+    assert bad.exit_code == 2
+    assert "--rhythm-hz" in bad.output

@@ -102,6 +102,7 @@ CLIPS = {
     "hevc-10bit.mkv": {"codec": "libx265", "pix_fmt": "yuv420p10le"},
     "mpeg4.avi": {"codec": "mpeg4", "audio": "libmp3lame"},
     "yuv444.mp4": {"pix_fmt": "yuv444p", "audio": None},
+    "h264.flv": {"fmt": "flv"},
 }
 
 

@@ -29,6 +29,7 @@ from aiglabel.cli._common import (
     report_expansion,
 )
 from aiglabel.config import PRODUCER_ENV, default_producer
+from aiglabel.explicit.audio import DEFAULT_FREQUENCY, DEFAULT_LEVEL_DB, DEFAULT_UNIT_MS
 from aiglabel.explicit.files import ExplicitLabel
 from aiglabel.explicit.text import DEFAULT_NOTICE
 from aiglabel.gb45438 import validate
@@ -58,11 +59,15 @@ def _label_one(
 def _explicit_label(explicit: bool, wording: str | None, position: str | None,
                     font: Path | None = None, *, seconds: float | None = None,
                     persistent: bool = False, crf: int | None = None, voice: bool = False,
-                    voice_clip: Path | None = None) -> ExplicitLabel | None:
+                    voice_clip: Path | None = None,
+                    rhythm: tuple[float | None, float | None, float | None] = (None, None, None),
+                    ) -> ExplicitLabel | None:
     """The explicit label ``--explicit`` asks for; the other explicit options need it."""
     options = (("--notice", wording), ("--notice-position", position), ("--font", font),
                ("--label-seconds", seconds), ("--persistent-label", persistent or None),
-               ("--video-crf", crf), ("--voice", voice or None), ("--voice-clip", voice_clip))
+               ("--video-crf", crf), ("--voice", voice or None), ("--voice-clip", voice_clip),
+               ("--rhythm-unit-ms", rhythm[0]), ("--rhythm-hz", rhythm[1]),
+               ("--rhythm-db", rhythm[2]))
     if not explicit:
         given = [o for o, v in options if v is not None]
         if given:
@@ -79,12 +84,18 @@ def _explicit_label(explicit: bool, wording: str | None, position: str | None,
             str(font) if font is not None else None,
             seconds=seconds if seconds is not None else 2.5, persistent=persistent, crf=crf,
             audio_cue="voice" if voice or voice_clip is not None else "rhythm",
-            voice_clip=str(voice_clip) if voice_clip is not None else None)
+            voice_clip=str(voice_clip) if voice_clip is not None else None,
+            rhythm_unit_ms=rhythm[0] if rhythm[0] is not None else DEFAULT_UNIT_MS,
+            rhythm_frequency=rhythm[1] if rhythm[1] is not None else DEFAULT_FREQUENCY,
+            rhythm_level_db=rhythm[2] if rhythm[2] is not None else DEFAULT_LEVEL_DB)
     except InvalidLabelError as exc:
         text = exc.message
         option = next((o for key, o in (("position", "--notice-position"),
                                         ("duration", "--label-seconds"),
-                                        ("crf", "--video-crf"), ("voice", "--voice-clip"))
+                                        ("crf", "--video-crf"), ("voice", "--voice-clip"),
+                                        ("rhythm unit", "--rhythm-unit-ms"),
+                                        ("rhythm tone", "--rhythm-hz"),
+                                        ("rhythm level", "--rhythm-db"))
                        if key in text), "--notice")
         raise typer.BadParameter(text, param_hint=f"'{option}'") from None
 
@@ -245,6 +256,24 @@ def label_command(
             show_default=False,
         ),
     ] = None,
+    rhythm_unit_ms: Annotated[
+        float | None,
+        typer.Option("--rhythm-unit-ms", metavar="MS", show_default=False,
+                     help="Audio (with --explicit): Morse unit of the rhythm cue, 60-100 ms; "
+                     "default 60 (dot 1 unit, dash 3)."),
+    ] = None,
+    rhythm_hz: Annotated[
+        float | None,
+        typer.Option("--rhythm-hz", metavar="HZ", show_default=False,
+                     help="Audio (with --explicit): tone of the rhythm cue, 200-4000 Hz; "
+                     "default 1000."),
+    ] = None,
+    rhythm_db: Annotated[
+        float | None,
+        typer.Option("--rhythm-db", metavar="DBFS", show_default=False,
+                     help="Audio (with --explicit): peak level of the rhythm cue, -40..0 "
+                     "dBFS; default -12."),
+    ] = None,
     txt_carrier: Annotated[
         str | None,
         typer.Option(
@@ -272,7 +301,8 @@ def label_command(
     check_output_mode(output, in_place)
     text_notice = _explicit_label(explicit, notice, notice_position, font,
                                   seconds=label_seconds, persistent=persistent_label,
-                                  crf=video_crf, voice=voice, voice_clip=voice_clip)
+                                  crf=video_crf, voice=voice, voice_clip=voice_clip,
+                                  rhythm=(rhythm_unit_ms, rhythm_hz, rhythm_db))
     if txt_carrier not in (None, "sidecar", "frontmatter"):
         msg = f"{txt_carrier!r} is not one of sidecar, frontmatter"
         raise typer.BadParameter(msg, param_hint="'--txt-carrier'")

@@ -11,6 +11,11 @@ strongest 10 ms-frame tone between 300 Hz and 4 kHz unless given), four bursts w
 classified by ratio, not absolute time -- long = at least twice the median burst -- passing on
 exactly short-long-short-short with every gap shorter than 1.5 times the long burst. It reports
 where the cue starts and the measured unit. numpy only.
+
+In files (:func:`add_audio_label`) the cue goes at the start by default -- issue 6 asks for
+the start, while rules §A.3's project choice noted that vendors append it at the end; pass
+``places=("end",)`` (``--notice-position end``) for that -- and at a middle position or at
+several places on request. A voice prompt (:mod:`aiglabel.explicit.voice`) can replace it.
 """
 
 from __future__ import annotations
@@ -287,11 +292,13 @@ def _middle(audio: NDArray[np.float32], rate: int) -> int:
 
 def add_audio_label(data: bytes, *, name: str | None = None,
                     places: tuple[str, ...] = ("start",), cue: str = "rhythm",
-                    unit_ms: float = DEFAULT_UNIT_MS, voice_clip: str | None = None,
+                    unit_ms: float = DEFAULT_UNIT_MS, frequency: float = DEFAULT_FREQUENCY,
+                    level_db: float = DEFAULT_LEVEL_DB, voice_clip: str | None = None,
                     voice_text: str | None = None) -> bytes:
     """The audio file ``data`` with the explicit audio label (GB 5.3) inserted at each of
     ``places`` (``start``, ``middle`` -- the quietest moment within 2 s of the middle --,
-    ``end``): the Morse rhythm cue (``cue="rhythm"``) or a voice prompt (``cue="voice"``: the
+    ``end``): the Morse rhythm cue (``cue="rhythm"``, with ``unit_ms``, ``frequency`` and
+    ``level_db`` as :func:`rhythm_tone` bounds them) or a voice prompt (``cue="voice"``: the
     bundled clip or ``voice_clip``, speaking ``voice_text``, checked for 120-160 characters a
     minute by :mod:`aiglabel.explicit.voice`). Re-encoded with PyAV in the source's container,
     codec, sample rate, channel layout and bit rate (container tags kept); the caller writes
@@ -314,7 +321,7 @@ def add_audio_label(data: bytes, *, name: str | None = None,
     settings, audio = _decode(data, name)
     rate = settings.rate
     if cue == "rhythm":
-        mono_cue = rhythm_tone(rate, unit_ms=unit_ms)
+        mono_cue = rhythm_tone(rate, unit_ms=unit_ms, frequency=frequency, level_db=level_db)
     else:
         from aiglabel.explicit.voice import DEFAULT_VOICE_TEXT, VoicePrompt, load_voice
 

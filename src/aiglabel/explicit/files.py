@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from aiglabel.errors import InvalidLabelError
+from aiglabel.explicit.audio import DEFAULT_FREQUENCY, DEFAULT_LEVEL_DB, DEFAULT_UNIT_MS
 from aiglabel.explicit.text import DEFAULT_NOTICE, check_wording
 
 if TYPE_CHECKING:
@@ -78,8 +79,9 @@ class ExplicitLabel:
     start), video the opening frames always plus middle/end. ``font_path`` is a font for
     wording the bundled one lacks. Video: ``seconds`` each label shows (at least 2),
     ``persistent`` for every frame, ``crf`` for the encoder. Audio: ``audio_cue`` ``"rhythm"``
-    (default) or ``"voice"`` with ``voice_clip`` (a file; default the bundled clip) speaking
-    ``voice_text``.
+    (default; ``rhythm_unit_ms`` 60-100, ``rhythm_frequency`` 200 Hz-4 kHz, ``rhythm_level_db``
+    -40..0 dBFS) or ``"voice"`` with ``voice_clip`` (a file; default the bundled clip)
+    speaking ``voice_text``.
 
     Raises:
         InvalidLabelError: on creation, any value out of bounds.
@@ -94,10 +96,17 @@ class ExplicitLabel:
     audio_cue: str = "rhythm"
     voice_clip: str | None = None
     voice_text: str | None = None
+    rhythm_unit_ms: float = DEFAULT_UNIT_MS
+    rhythm_frequency: float = DEFAULT_FREQUENCY
+    rhythm_level_db: float = DEFAULT_LEVEL_DB
 
     def __post_init__(self) -> None:
+        from aiglabel.explicit.audio import rhythm_tone
+
         check_wording(self.wording)
         parse_places(self.position)
+        rhythm_tone(48000, unit_ms=self.rhythm_unit_ms, frequency=self.rhythm_frequency,
+                    level_db=self.rhythm_level_db)  # bounds checked here, before any work
         if self.audio_cue not in AUDIO_CUES:
             msg = f"audio cue {self.audio_cue!r} is not one of {', '.join(AUDIO_CUES)}"
             raise InvalidLabelError(msg)
@@ -191,7 +200,9 @@ def add_explicit_label(data: bytes, label: ExplicitLabel, *, name: str | None = 
 
         # GB 5.3: audio gets the rhythm cue or a voice prompt, not words.
         return add_audio_label(data, name=name, places=label.places or ("start",),
-                               cue=label.audio_cue, voice_clip=label.voice_clip,
+                               cue=label.audio_cue, unit_ms=label.rhythm_unit_ms,
+                               frequency=label.rhythm_frequency,
+                               level_db=label.rhythm_level_db, voice_clip=label.voice_clip,
                                voice_text=label.voice_text)
     if codec is not None and codec.name in IMAGE_CODECS:
         from aiglabel.explicit.image import DEFAULT_IMAGE_WORDING, ImageLabel, add_image_label

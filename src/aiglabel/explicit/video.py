@@ -61,8 +61,8 @@ VIDEO_POSITIONS = ("start", "middle", "end")
 _ENCODERS: dict[str, tuple[str, dict[str, str]]] = {
     "h264": ("libx264", {"crf": "18", "preset": "medium"}),
     "hevc": ("libx265", {"crf": "20", "preset": "medium", "x265-params": "log-level=error"}),
-    "vp9": ("libvpx-vp9", {"crf": "24", "b": "0", "row-mt": "1"}),
-    "libvpx-vp9": ("libvpx-vp9", {"crf": "24", "b": "0", "row-mt": "1"}),
+    "vp9": ("libvpx-vp9", {"crf": "24", "b": "0", "row-mt": "1", "cpu-used": "4"}),
+    "libvpx-vp9": ("libvpx-vp9", {"crf": "24", "b": "0", "row-mt": "1", "cpu-used": "4"}),
     "vp8": ("libvpx", {"crf": "8"}),
     "libvpx": ("libvpx", {"crf": "8"}),
     "av1": ("libsvtav1", {"crf": "28"}),
@@ -71,6 +71,7 @@ _ENCODERS: dict[str, tuple[str, dict[str, str]]] = {
     "mjpeg": ("mjpeg", {"qscale": "2"}),
     "prores": ("prores_ks", {}),
 }
+_SHORT_TIME_BASE = {"mpeg4", "mjpeg"}
 _CRF_ENCODERS = {"libx264", "libx265", "libvpx-vp9", "libvpx", "libsvtav1"}
 # Container tags FFmpeg's muxers write themselves.
 _OWN_TAGS = {"encoder", "major_brand", "minor_version", "compatible_brands"}
@@ -263,6 +264,11 @@ def _transcode(source: Any, dst: IO[bytes], name: str | None,
         ctx.pix_fmt = decoder.pix_fmt if decoder.pix_fmt in supported or not supported else (
             "yuv420p" if "yuv420p" in supported else next(iter(sorted(supported))))
         out.time_base = video.time_base
+        # The encoder counts in the source's time base too, so timestamps pass through
+        # unrounded (MPEG-4 Part 2 and MJPEG cap the denominator at 65535).
+        if video.time_base is not None and (video.time_base.denominator <= 65535
+                                            or encoder_name not in _SHORT_TIME_BASE):
+            ctx.time_base = video.time_base
         for attr in ("sample_aspect_ratio", "color_range", "color_primaries", "color_trc",
                      "colorspace"):
             value = getattr(decoder, attr, None)
