@@ -337,3 +337,37 @@ def test_bytes_api_refuses_video() -> None:
             container.mux(packet)
     with pytest.raises(CarrierUnsupportedError, match="burnt into the frames"):
         add_explicit_label(buffer.getvalue(), ExplicitLabel(), name="v.mp4")
+
+
+def test_label_corner_for_video_and_pictures(tmp_path: Path) -> None:
+    """--label-corner moves the label on video frames and pictures alike."""
+    from tests.conftest import MEDIA
+    from typer.testing import CliRunner
+
+    from aiglabel.cli.main import app
+
+    (tmp_path / "in").mkdir()
+    clip = make_clip(tmp_path / "in" / "a.mp4", audio=None)
+    picture = MEDIA / "png" / "plain.png"
+    result = CliRunner().invoke(app, ["label", "--explicit", "--label-corner", "top-left",
+                                      "--producer", PRODUCER, str(clip), str(picture), "-o",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    with av.open(str(tmp_path / "out" / "a.mp4")) as a, av.open(str(clip)) as b:
+        changed = np.abs(next(a.decode(video=0)).to_ndarray(format="gray").astype(int)
+                         - next(b.decode(video=0)).to_ndarray(format="gray")) > 48
+    rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+    assert rows[-1] < 240 * 0.3
+    assert cols[-1] < 320 * 0.5
+    from PIL import Image, ImageChops
+
+    diff = ImageChops.difference(Image.open(picture).convert("RGB"),
+                                 Image.open(tmp_path / "out" / "plain.png").convert("RGB"))
+    box = diff.convert("L").point(lambda v: 255 if v > 48 else 0).getbbox()
+    assert box is not None
+    assert box[0] < diff.width * 0.2
+    assert box[1] < diff.height * 0.2
+    bad = CliRunner().invoke(app, ["label", "--explicit", "--label-corner", "middle",
+                                   str(clip), "-o", str(tmp_path / "o2")])
+    assert bad.exit_code == 2
+    assert "--label-corner" in bad.output

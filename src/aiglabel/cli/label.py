@@ -61,9 +61,10 @@ def _explicit_label(explicit: bool, wording: str | None, position: str | None,
                     persistent: bool = False, crf: int | None = None, voice: bool = False,
                     voice_clip: Path | None = None,
                     rhythm: tuple[float | None, float | None, float | None] = (None, None, None),
-                    ) -> ExplicitLabel | None:
+                    corner: str | None = None) -> ExplicitLabel | None:
     """The explicit label ``--explicit`` asks for; the other explicit options need it."""
     options = (("--notice", wording), ("--notice-position", position), ("--font", font),
+               ("--label-corner", corner),
                ("--label-seconds", seconds), ("--persistent-label", persistent or None),
                ("--video-crf", crf), ("--voice", voice or None), ("--voice-clip", voice_clip),
                ("--rhythm-unit-ms", rhythm[0]), ("--rhythm-hz", rhythm[1]),
@@ -81,7 +82,7 @@ def _explicit_label(explicit: bool, wording: str | None, position: str | None,
     try:
         return ExplicitLabel(
             wording if wording is not None else DEFAULT_NOTICE, position,
-            str(font) if font is not None else None,
+            str(font) if font is not None else None, corner=corner,
             seconds=seconds if seconds is not None else 2.5, persistent=persistent, crf=crf,
             audio_cue="voice" if voice or voice_clip is not None else "rhythm",
             voice_clip=str(voice_clip) if voice_clip is not None else None,
@@ -95,7 +96,8 @@ def _explicit_label(explicit: bool, wording: str | None, position: str | None,
                                         ("crf", "--video-crf"), ("voice", "--voice-clip"),
                                         ("rhythm unit", "--rhythm-unit-ms"),
                                         ("rhythm tone", "--rhythm-hz"),
-                                        ("rhythm level", "--rhythm-db"))
+                                        ("rhythm level", "--rhythm-db"),
+                                        ("corner", "--label-corner"))
                        if key in text), "--notice")
         raise typer.BadParameter(text, param_hint=f"'{option}'") from None
 
@@ -211,6 +213,16 @@ def label_command(
             show_default=False,
         ),
     ] = None,
+    label_corner: Annotated[
+        str | None,
+        typer.Option(
+            "--label-corner",
+            metavar="WHERE",
+            help="Pictures and video (with --explicit): bottom-right (default), bottom-left, "
+            "top-right, top-left, bottom or top.",
+            show_default=False,
+        ),
+    ] = None,
     label_seconds: Annotated[
         float | None,
         typer.Option(
@@ -302,7 +314,8 @@ def label_command(
     text_notice = _explicit_label(explicit, notice, notice_position, font,
                                   seconds=label_seconds, persistent=persistent_label,
                                   crf=video_crf, voice=voice, voice_clip=voice_clip,
-                                  rhythm=(rhythm_unit_ms, rhythm_hz, rhythm_db))
+                                  rhythm=(rhythm_unit_ms, rhythm_hz, rhythm_db),
+                                  corner=label_corner)
     if txt_carrier not in (None, "sidecar", "frontmatter"):
         msg = f"{txt_carrier!r} is not one of sidecar, frontmatter"
         raise typer.BadParameter(msg, param_hint="'--txt-carrier'")

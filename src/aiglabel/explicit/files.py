@@ -77,11 +77,12 @@ class ExplicitLabel:
     default. ``position`` (see :func:`parse_places`) is where: text start/end (default end),
     pictures top-left for ``start`` else bottom-right, audio any of start/middle/end (default
     start), video the opening frames always plus middle/end. ``font_path`` is a font for
-    wording the bundled one lacks. Video: ``seconds`` each label shows (at least 2),
-    ``persistent`` for every frame, ``crf`` for the encoder. Audio: ``audio_cue`` ``"rhythm"``
-    (default; ``rhythm_unit_ms`` 60-100, ``rhythm_frequency`` 200 Hz-4 kHz, ``rhythm_level_db``
-    -40..0 dBFS) or ``"voice"`` with ``voice_clip`` (a file; default the bundled clip)
-    speaking ``voice_text``.
+    wording the bundled one lacks; ``corner`` the corner or edge of pictures and video frames
+    (:data:`aiglabel.explicit.image.POSITIONS`; default bottom-right). Video: ``seconds`` each
+    label shows (at least 2), ``persistent`` for every frame, ``crf`` for the encoder.
+    Audio: ``audio_cue`` ``"rhythm"`` (default; ``rhythm_unit_ms`` 60-100, ``rhythm_frequency``
+    200 Hz-4 kHz, ``rhythm_level_db`` -40..0 dBFS) or ``"voice"`` with ``voice_clip`` (a file;
+    default the bundled clip) speaking ``voice_text``.
 
     Raises:
         InvalidLabelError: on creation, any value out of bounds.
@@ -90,6 +91,7 @@ class ExplicitLabel:
     wording: str = DEFAULT_NOTICE
     position: str | None = None
     font_path: str | None = None
+    corner: str | None = None
     seconds: float = 2.5
     persistent: bool = False
     crf: int | None = None
@@ -102,9 +104,13 @@ class ExplicitLabel:
 
     def __post_init__(self) -> None:
         from aiglabel.explicit.audio import rhythm_tone
+        from aiglabel.explicit.image import POSITIONS
 
         check_wording(self.wording)
         parse_places(self.position)
+        if self.corner is not None and self.corner not in POSITIONS:
+            msg = f"label corner {self.corner!r} is not one of {', '.join(POSITIONS)}"
+            raise InvalidLabelError(msg)
         rhythm_tone(48000, unit_ms=self.rhythm_unit_ms, frequency=self.rhythm_frequency,
                     level_db=self.rhythm_level_db)  # bounds checked here, before any work
         if self.audio_cue not in AUDIO_CUES:
@@ -130,7 +136,7 @@ class ExplicitLabel:
         places = self.places or ("start",)
         return VideoLabel(
             wording=DEFAULT_IMAGE_WORDING if self.wording == DEFAULT_NOTICE else self.wording,
-            font_path=self.font_path, seconds=self.seconds,
+            position=self.corner or "bottom-right", font_path=self.font_path, seconds=self.seconds,
             at=tuple(dict.fromkeys(("start", *places))), persistent=self.persistent,
             crf=self.crf)
 
@@ -211,8 +217,9 @@ def add_explicit_label(data: bytes, label: ExplicitLabel, *, name: str | None = 
             msg = ("explicit image labels are written for JPEG, PNG, WebP and TIFF, not "
                    f"{codec.description}")
             raise CarrierUnsupportedError(msg, path=name)
-        # GB 5.2: a picture gets a short text label at a corner (start: top-left).
-        corner = "top-left" if label.places == ("start",) else "bottom-right"
+        # GB 5.2: a picture gets a short text label at a corner or edge (the chosen corner,
+        # else top-left for "start", else bottom-right).
+        corner = label.corner or ("top-left" if label.places == ("start",) else "bottom-right")
         shown = DEFAULT_IMAGE_WORDING if label.wording == DEFAULT_NOTICE else label.wording
         return add_image_label(data, name=name,
                                label=ImageLabel(shown, corner, font_path=label.font_path))[0]
