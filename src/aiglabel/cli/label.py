@@ -29,7 +29,6 @@ from aiglabel.cli._common import (
     report_expansion,
 )
 from aiglabel.config import PRODUCER_ENV, default_producer
-from aiglabel.explicit.audio import DEFAULT_FREQUENCY, DEFAULT_LEVEL_DB, DEFAULT_UNIT_MS
 from aiglabel.explicit.files import ExplicitLabel
 from aiglabel.explicit.text import DEFAULT_NOTICE
 from aiglabel.gb45438 import validate
@@ -86,9 +85,7 @@ def _explicit_label(explicit: bool, wording: str | None, position: str | None,
             seconds=seconds if seconds is not None else 2.5, persistent=persistent, crf=crf,
             audio_cue="voice" if voice or voice_clip is not None else "rhythm",
             voice_clip=str(voice_clip) if voice_clip is not None else None,
-            rhythm_unit_ms=rhythm[0] if rhythm[0] is not None else DEFAULT_UNIT_MS,
-            rhythm_frequency=rhythm[1] if rhythm[1] is not None else DEFAULT_FREQUENCY,
-            rhythm_level_db=rhythm[2] if rhythm[2] is not None else DEFAULT_LEVEL_DB)
+            rhythm_unit_ms=rhythm[0], rhythm_frequency=rhythm[1], rhythm_level_db=rhythm[2])
     except InvalidLabelError as exc:
         text = exc.message
         option = next((o for key, o in (("position", "--notice-position"),

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from aiglabel.errors import InvalidLabelError
-from aiglabel.explicit.audio import DEFAULT_FREQUENCY, DEFAULT_LEVEL_DB, DEFAULT_UNIT_MS
 from aiglabel.explicit.text import DEFAULT_NOTICE, check_wording
 
 if TYPE_CHECKING:
@@ -98,9 +97,9 @@ class ExplicitLabel:
     audio_cue: str = "rhythm"
     voice_clip: str | None = None
     voice_text: str | None = None
-    rhythm_unit_ms: float = DEFAULT_UNIT_MS
-    rhythm_frequency: float = DEFAULT_FREQUENCY
-    rhythm_level_db: float = DEFAULT_LEVEL_DB
+    rhythm_unit_ms: float | None = None  # None: aiglabel.explicit.audio's defaults
+    rhythm_frequency: float | None = None
+    rhythm_level_db: float | None = None
 
     def __post_init__(self) -> None:
         from aiglabel.explicit.audio import rhythm_tone
@@ -111,8 +110,7 @@ class ExplicitLabel:
         if self.corner is not None and self.corner not in POSITIONS:
             msg = f"label corner {self.corner!r} is not one of {', '.join(POSITIONS)}"
             raise InvalidLabelError(msg)
-        rhythm_tone(48000, unit_ms=self.rhythm_unit_ms, frequency=self.rhythm_frequency,
-                    level_db=self.rhythm_level_db)  # bounds checked here, before any work
+        rhythm_tone(48000, **self.rhythm_settings())  # bounds checked here, before any work
         if self.audio_cue not in AUDIO_CUES:
             msg = f"audio cue {self.audio_cue!r} is not one of {', '.join(AUDIO_CUES)}"
             raise InvalidLabelError(msg)
@@ -122,6 +120,12 @@ class ExplicitLabel:
             msg = "a voice clip needs the voice cue (audio_cue='voice', --voice)"
             raise InvalidLabelError(msg)
         self.video_label()  # seconds, crf
+
+    def rhythm_settings(self) -> dict[str, float]:
+        """The rhythm cue's ``unit_ms``, ``frequency`` and ``level_db`` that were given."""
+        given = {"unit_ms": self.rhythm_unit_ms, "frequency": self.rhythm_frequency,
+                 "level_db": self.rhythm_level_db}
+        return {k: v for k, v in given.items() if v is not None}
 
     @property
     def places(self) -> tuple[str, ...] | None:
@@ -206,10 +210,8 @@ def add_explicit_label(data: bytes, label: ExplicitLabel, *, name: str | None = 
 
         # GB 5.3: audio gets the rhythm cue or a voice prompt, not words.
         return add_audio_label(data, name=name, places=label.places or ("start",),
-                               cue=label.audio_cue, unit_ms=label.rhythm_unit_ms,
-                               frequency=label.rhythm_frequency,
-                               level_db=label.rhythm_level_db, voice_clip=label.voice_clip,
-                               voice_text=label.voice_text)
+                               cue=label.audio_cue, voice_clip=label.voice_clip,
+                               voice_text=label.voice_text, **label.rhythm_settings())
     if codec is not None and codec.name in IMAGE_CODECS:
         from aiglabel.explicit.image import DEFAULT_IMAGE_WORDING, ImageLabel, add_image_label
 
