@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from aiglabel.codecs.base import CodecBase
     from aiglabel.explicit.files import ExplicitLabel
     from aiglabel.explicit.text import TextNotice
+    from aiglabel.provenance.step import C2paOptions
+    from aiglabel.signing import LabelSigner
 
 __all__ = [
     "FileInput",
@@ -249,10 +251,12 @@ class LabelResult:
     warnings: tuple[str, ...] = field(default=())
     patched: bool = False  # in place, only the changed bytes written (aiglabel._patch)
     notice: str | None = None  # the explicit text notice added first (aiglabel.explicit)
+    c2pa: str | None = None  # the C2PA manifest signed last (aiglabel.provenance.step)
 
 
 def label_stream(src: BinaryIO, dst: BinaryIO, record: AIGCRecord, *, name: str | None = None,
-                 registry: Registry | None = None) -> LabelResult:
+                 registry: Registry | None = None, sign: LabelSigner | None = None,
+                 ) -> LabelResult:
     """Write ``src`` with ``record`` as its single implicit label to the stream ``dst``.
 
     ``src`` must be seekable; ``dst`` only needs ``write``. Nothing is decoded or re-encoded.
@@ -265,6 +269,7 @@ def label_stream(src: BinaryIO, dst: BinaryIO, record: AIGCRecord, *, name: str 
     source = Source(src, name=name or getattr(src, "name", None) or "<stream>")
     with parse_errors(source.name):
         codec = _registry(registry).identify(source, name)
+        record = _signed(record, codec, source, sign)
         plan = codec.plan_write(source, record)
         written = emit(plan, source, dst)
     return LabelResult(source.name, None, codec.name, plan.carrier, tuple(plan.removed), written,
@@ -272,10 +277,11 @@ def label_stream(src: BinaryIO, dst: BinaryIO, record: AIGCRecord, *, name: str 
 
 
 def label_bytes(data: bytes, record: AIGCRecord, *, name: str | None = None,
-                registry: Registry | None = None) -> bytes:
+                registry: Registry | None = None, sign: LabelSigner | None = None) -> bytes:
     """Return ``data`` with ``record`` as its single implicit label (no temporary files)."""
     out = io.BytesIO()
-    label_stream(io.BytesIO(data), out, record, name=name or "<bytes>", registry=registry)
+    label_stream(io.BytesIO(data), out, record, name=name or "<bytes>", registry=registry,
+                 sign=sign)
     return out.getvalue()
 
 
@@ -289,6 +295,8 @@ def label(
     registry: Registry | None = None,
     notice: TextNotice | ExplicitLabel | None = None,
     txt_carrier: str | None = None,
+    sign: LabelSigner | None = None,
+    c2pa: C2paOptions | None = None,
 ) -> LabelResult:
     """Label a file: write ``dst`` (a new file), or replace ``src`` atomically with ``in_place``.
 
@@ -313,6 +321,11 @@ def label(
             (the text untouched, ``<dst>.aigc.json`` beside it) or ``"frontmatter"`` (a
             Markdown front matter at its head); without it plain text is refused
             (:class:`~aiglabel.errors.PlainTextError`).
+        sign: sign the label (:class:`aiglabel.signing.LabelSigner`: the producer's
+            ReservedCode1 or a platform's ReservedCode2, optionally bound to the essence
+            digest of what is written, after any explicit label).
+        c2pa: sign a C2PA manifest as the last step, over the labelled file
+            (:class:`aiglabel.provenance.step.C2paOptions`; the ``c2pa`` extra).
 
     Raises:
         InvalidLabelError: the record breaks GB 45438 Annex E, or the notice rules §A.0.
@@ -324,15 +337,29 @@ def label(
     if txt_carrier not in TXT_CARRIERS:
         msg = f"plain-text carrier {txt_carrier!r} is not one of sidecar, frontmatter"
         raise CarrierUnsupportedError(msg, path=os.fspath(src))
+    if c2pa is not None:
+        from aiglabel.provenance.step import label_with_c2pa
+
+        return label_with_c2pa(src, dst, record, c2pa, in_place=in_place, overwrite=overwrite,
+                               registry=registry, notice=notice, txt_carrier=txt_carrier,
+                               sign=sign)
     if notice is not None:
         return _label_with_notice(Path(src), dst, record, notice, in_place=in_place,
                                   overwrite=overwrite, registry=registry,
-                                  txt_carrier=txt_carrier)
+                                  txt_carrier=txt_carrier, sign=sign)
     return write_label(src, dst, record, in_place=in_place, overwrite=overwrite,
-                       registry=registry, txt_carrier=txt_carrier)
+                       registry=registry, txt_carrier=txt_carrier, sign=sign)
 
 
 TXT_CARRIERS = (None, "sidecar", "frontmatter")
+
+
+def _signed(record: AIGCRecord, codec: CodecBase, source: Source,
+            sign: LabelSigner | None) -> AIGCRecord:
+    """``record`` signed as ``sign`` asks (the essence digest read only when it binds)."""
+    if sign is None:
+        return record
+    return sign.sign(record, lambda: codec.essence_digest(source))
 
 
 def _plan_for(codec: CodecBase, source: Source, record: AIGCRecord,
@@ -365,7 +392,8 @@ NOTICE_MAX_BYTES = 256 << 20  # text, pictures and audio get their explicit labe
 
 def _label_with_notice(src: Path, dst: str | os.PathLike[str] | None, record: AIGCRecord,
                        notice: TextNotice | ExplicitLabel, *, in_place: bool, overwrite: bool,
-                       registry: Registry | None, txt_carrier: str | None) -> LabelResult:
+                       registry: Registry | None, txt_carrier: str | None,
+                       sign: LabelSigner | None = None) -> LabelResult:
     from aiglabel.explicit.files import (
         VIDEO_CONTAINERS,
         ExplicitLabel,
@@ -376,18 +404,12 @@ def _label_with_notice(src: Path, dst: str | os.PathLike[str] | None, record: AI
     explicit = notice if isinstance(notice, ExplicitLabel) else ExplicitLabel(
         notice.wording, notice.position, notice.font_path)
     dst_path = _destination(src, dst, in_place=in_place)
-    # Fail on the destination before the (possibly long) explicit-label work.
-    if not dst_path.parent.is_dir():
-        msg = f"output folder {dst_path.parent} does not exist"
-        raise OutputError(msg, path=str(dst_path))
-    if not (overwrite or in_place) and dst_path.exists():
-        msg = "output exists (use --overwrite or --in-place)"
-        raise OutputError(msg, path=str(dst_path))
+    _writable(dst_path, overwrite=overwrite or in_place)  # before the explicit-label work
     with _open_source(src) as probe, parse_errors(probe.name):
         kind = _registry(registry).identify(probe, str(src)).name
     if kind in VIDEO_CONTAINERS and has_video(src):
         return _label_video(src, dst_path, record, explicit, in_place=in_place,
-                            overwrite=overwrite, registry=registry)
+                            overwrite=overwrite, registry=registry, sign=sign)
     size = src.stat().st_size
     if size > NOTICE_MAX_BYTES:
         msg = f"{size} bytes is too large to add an explicit label to (limit {NOTICE_MAX_BYTES})"
@@ -396,6 +418,7 @@ def _label_with_notice(src: Path, dst: str | os.PathLike[str] | None, record: AI
         noticed = add_explicit_label(src.read_bytes(), explicit, name=str(src))
         source = Source.from_bytes(noticed, str(src))
         codec = _registry(registry).identify(source, str(src))
+        record = _signed(record, codec, source, sign)
         plan, sidecar = _plan_for(codec, source, record, txt_carrier)
         with atomic_output(dst_path, overwrite=overwrite or in_place, durable=in_place,
                            mode_from=src) as out:
@@ -407,7 +430,8 @@ def _label_with_notice(src: Path, dst: str | os.PathLike[str] | None, record: AI
 
 
 def _label_video(src: Path, dst_path: Path, record: AIGCRecord, explicit: ExplicitLabel, *,
-                 in_place: bool, overwrite: bool, registry: Registry | None) -> LabelResult:
+                 in_place: bool, overwrite: bool, registry: Registry | None,
+                 sign: LabelSigner | None) -> LabelResult:
     """Burn the label into a video (streamed through an unnamed temporary file in the
     destination folder, gone on any failure), then write the implicit label from it."""
     import tempfile
@@ -420,6 +444,7 @@ def _label_video(src: Path, dst_path: Path, record: AIGCRecord, explicit: Explic
         source = Source(tmp, name=str(src))
         with parse_errors(str(src)):
             codec = _registry(registry).identify(source, str(src))
+            record = _signed(record, codec, source, sign)
             plan = codec.plan_write(source, record)
             with atomic_output(dst_path, overwrite=overwrite or in_place, durable=in_place,
                                mode_from=src) as out:
@@ -429,6 +454,21 @@ def _label_video(src: Path, dst_path: Path, record: AIGCRecord, explicit: Explic
              f"({check.opening_frames} frames)")
     return LabelResult(str(src), str(dst_path), codec.name, plan.carrier, tuple(plan.removed),
                        written, record, warnings=report.warnings, notice=shown)
+
+
+def _writable(dst_path: Path, *, overwrite: bool) -> None:
+    """Fail early, before long work, when ``dst_path`` cannot be written: no folder, or an
+    existing file without ``overwrite`` (checked again when the output is linked).
+
+    Raises:
+        OutputError: naming the destination.
+    """
+    if not dst_path.parent.is_dir():
+        msg = f"output folder {dst_path.parent} does not exist"
+        raise OutputError(msg, path=str(dst_path))
+    if not overwrite and dst_path.exists():
+        msg = "output exists (use --overwrite or --in-place)"
+        raise OutputError(msg, path=str(dst_path))
 
 
 def _destination(src_path: Path, dst: str | os.PathLike[str] | None, *, in_place: bool) -> Path:
@@ -453,6 +493,7 @@ def write_label(
     overwrite: bool = False,
     registry: Registry | None = None,
     txt_carrier: str | None = None,
+    sign: LabelSigner | None = None,
 ) -> LabelResult:
     """:func:`label` without the up-front validation (the codecs still serialize strictly).
 
@@ -463,6 +504,7 @@ def write_label(
     dst_path = _destination(src_path, dst, in_place=in_place)
     with _open_source(src_path) as source, parse_errors(source.name):
         codec = _registry(registry).identify(source, str(src_path))
+        record = _signed(record, codec, source, sign)
         patch = codec.plan_patch(source, record) if in_place else None
         if patch is None:
             plan, sidecar = _plan_for(codec, source, record, txt_carrier)

@@ -24,7 +24,8 @@ from aiglabel.errors import AiglabelError, CorruptFileError, LimitExceededError,
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-__all__ = ["EditPlan", "Limits", "Source", "Span", "atomic_output", "emit", "parse_errors"]
+__all__ = ["EditPlan", "Limits", "Source", "SourceIO", "Span", "atomic_output", "emit",
+           "parse_errors"]
 
 HEAD_SIZE = 64 * 1024
 _COPY_CHUNK = 1 << 20
@@ -430,3 +431,40 @@ def atomic_output(
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+class SourceIO(io.RawIOBase):
+    """A read-only, seekable file over the first ``size`` bytes of a :class:`Source` (all of
+    it by default), so every byte a third-party parser (pypdf, c2pa-python) reads is counted
+    and the deadline is checked."""
+
+    def __init__(self, src: Source, size: int | None = None) -> None:
+        super().__init__()
+        self._src = src
+        self._size = src.size if size is None else size
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            msg = "negative seek position"
+            raise OSError(msg)
+        self._pos = base + offset
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        n = min(len(view), max(self._size - self._pos, 0))
+        data = self._src.read_upto(self._pos, n)
+        view[: len(data)] = data
+        self._pos += len(data)
+        return len(data)

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
     from rich.progress import Progress
 
+    from aiglabel.signing import LabelSigner
+
 __all__ = [
     "DEBUG_ENV",
     "EXIT_CODES_HELP",
@@ -72,6 +74,39 @@ OutputOption = Annotated[
         show_default=False,
     ),
 ]
+SignKeyOption = Annotated[
+    Path | None,
+    typer.Option("--sign-key", metavar="KEYFILE", help="Sign the label with this PEM private "
+                 "key (aiglabel keys init makes one): label signs ReservedCode1, propagate "
+                 "ReservedCode2.", show_default=False),
+]
+BindContentOption = Annotated[
+    bool,
+    typer.Option("--bind-content", help="With --sign-key: bind the signature to the content's "
+                 "essence digest, so moving the label or editing the content breaks it."),
+]
+
+
+def load_signer(key: Path | None, role: str, bind: bool) -> LabelSigner | None:
+    """The signer ``--sign-key``/``--bind-content`` ask for (usage error on a bad key)."""
+    if key is None:
+        if bind:
+            msg = "needs --sign-key"
+            raise typer.BadParameter(msg, param_hint="'--bind-content'")
+        return None
+    from aiglabel.errors import InvalidLabelError
+    from aiglabel.signing import LabelSigner
+    from aiglabel.signing.keys import load_private_key
+
+    try:
+        return LabelSigner(load_private_key(key), role=role, bind_content=bind)
+    except InvalidLabelError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--sign-key'") from None
+    except ImportError as exc:
+        msg = f"signing needs the 'signing' extra (pip install 'aiglabel[signing]'): {exc}"
+        raise typer.BadParameter(msg, param_hint="'--sign-key'") from None
+
+
 InPlaceOption = Annotated[
     bool, typer.Option("--in-place", help="Replace each input file atomically.")
 ]

@@ -8,24 +8,27 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path  # noqa: TC003  (typer reads the annotations at run time)
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from aiglabel import AIGCRecord, InvalidLabelError, LabelResult, OutputError, label, new_produce_id
 from aiglabel.cli._common import (
     EXIT_FAILED,
+    BindContentOption,
     InPlaceOption,
     Job,
     OutputOption,
     OverwriteOption,
     QuietOption,
     Reporter,
+    SignKeyOption,
     VerboseOption,
     attempt,
     check_output_mode,
     expand_paths,
     guard,
+    load_signer,
     report_expansion,
 )
 from aiglabel.config import PRODUCER_ENV, default_producer
@@ -33,15 +36,21 @@ from aiglabel.explicit.files import ExplicitLabel
 from aiglabel.explicit.text import DEFAULT_NOTICE
 from aiglabel.gb45438 import validate
 
+if TYPE_CHECKING:
+    from aiglabel.provenance.step import C2paOptions
+    from aiglabel.signing import LabelSigner
+
 __all__ = ["label_command"]
 
 
 def _label_one(
     src: Path, dst: Path | None, record: AIGCRecord, *, in_place: bool, overwrite: bool,
     notice: ExplicitLabel | None = None, txt_carrier: str | None = None,
+    sign: LabelSigner | None = None, c2pa: C2paOptions | None = None,
 ) -> LabelResult:
     """Label one file, creating the output's parent folders only when they are needed."""
-    call = functools.partial(label, record=record, notice=notice, txt_carrier=txt_carrier)
+    call = functools.partial(label, record=record, notice=notice, txt_carrier=txt_carrier,
+                             sign=sign, c2pa=c2pa)
     if in_place or dst is None:
         return call(src, None, in_place=True)
     try:
@@ -97,6 +106,35 @@ def _explicit_label(explicit: bool, wording: str | None, position: str | None,
                                         ("corner", "--label-corner"))
                        if key in text), "--notice")
         raise typer.BadParameter(text, param_hint=f"'{option}'") from None
+
+
+def _c2pa_options(c2pa: bool, cert: Path | None, key: Path | None,
+                  edit: bool) -> C2paOptions | None:
+    """The C2PA signing ``--c2pa`` asks for; its options need it, and it needs them."""
+    if not c2pa:
+        given = [o for o, v in (("--c2pa-cert", cert), ("--c2pa-key", key),
+                                ("--c2pa-edit", edit or None)) if v is not None]
+        if given:
+            msg = "needs --c2pa"
+            raise typer.BadParameter(msg, param_hint=f"'{given[0]}'")
+        return None
+    for option, path in (("--c2pa-cert", cert), ("--c2pa-key", key)):
+        if path is None:
+            msg = f"--c2pa needs {option} (aiglabel keys init --c2pa makes development ones)"
+            raise typer.BadParameter(msg, param_hint=f"'{option}'")
+        if not path.is_file():
+            msg = f"no such file: {path}"
+            raise typer.BadParameter(msg, param_hint=f"'{option}'")
+    import importlib.util
+
+    if importlib.util.find_spec("c2pa") is None:
+        msg = "C2PA signing needs the 'c2pa' extra (pip install 'aiglabel[c2pa]')"
+        raise typer.BadParameter(msg, param_hint="'--c2pa'")
+    from aiglabel.provenance.step import C2paOptions
+
+    return C2paOptions(str(cert), str(key),
+                       "compositeWithTrainedAlgorithmicMedia" if edit else
+                       "trainedAlgorithmicMedia")
 
 
 # Which option sets each Annex E field (PropagateID always mirrors ProduceID here).
@@ -298,6 +336,30 @@ def label_command(
     overwrite: OverwriteOption = False,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
+    sign_key: SignKeyOption = None,
+    bind_content: BindContentOption = False,
+    c2pa: Annotated[
+        bool,
+        typer.Option("--c2pa", help="Sign a C2PA manifest as the last step (c2pa.created, "
+                     "digitalSourceType trainedAlgorithmicMedia, the GB label as an "
+                     "assertion); needs --c2pa-cert and --c2pa-key."),
+    ] = False,
+    c2pa_cert: Annotated[
+        Path | None,
+        typer.Option("--c2pa-cert", metavar="CHAIN", help="PEM certificate chain of the C2PA "
+                     "signer (aiglabel keys init --c2pa writes signer-chain.pem).",
+                     show_default=False),
+    ] = None,
+    c2pa_key: Annotated[
+        Path | None,
+        typer.Option("--c2pa-key", metavar="KEY", help="PEM private key of the C2PA signer.",
+                     show_default=False),
+    ] = None,
+    c2pa_edit: Annotated[
+        bool,
+        typer.Option("--c2pa-edit", help="The content is an AI edit of existing content: "
+                     "digitalSourceType compositeWithTrainedAlgorithmicMedia."),
+    ] = False,
 ) -> None:
     """Write the GB 45438-2025 implicit label into files, losslessly.
 
@@ -313,6 +375,8 @@ def label_command(
                                   crf=video_crf, voice=voice, voice_clip=voice_clip,
                                   rhythm=(rhythm_unit_ms, rhythm_hz, rhythm_db),
                                   corner=label_corner)
+    signer = load_signer(sign_key, "producer", bind_content)
+    c2pa_options = _c2pa_options(c2pa, c2pa_cert, c2pa_key, c2pa_edit)
     if txt_carrier not in (None, "sidecar", "frontmatter"):
         msg = f"{txt_carrier!r} is not one of sidecar, frontmatter"
         raise typer.BadParameter(msg, param_hint="'--txt-carrier'")
@@ -354,7 +418,7 @@ def label_command(
         with reporter.progress(len(expansion.jobs), "labelling") as advance:
             for job in expansion.jobs:
                 _process(job, output, code, produce_id, propagator, in_place, overwrite, reporter,
-                         text_notice, txt_carrier)
+                         text_notice, txt_carrier, signer, c2pa_options)
                 advance()
         reporter.summary("labelled")
     if reporter.failed:
@@ -372,18 +436,22 @@ def _process(
     reporter: Reporter,
     text_notice: ExplicitLabel | None = None,
     txt_carrier: str | None = None,
+    signer: LabelSigner | None = None,
+    c2pa: C2paOptions | None = None,
 ) -> None:
     record = AIGCRecord.for_producer(code, produce_id, propagator=propagator)
     dst = None if in_place or output is None else output / job.rel
     call = functools.partial(
         _label_one, job.src, dst, record, in_place=in_place, overwrite=overwrite,
-        notice=text_notice, txt_carrier=txt_carrier,
+        notice=text_notice, txt_carrier=txt_carrier, sign=signer, c2pa=c2pa,
     )
     outcome = attempt(job, call, reporter)
     if outcome.status == "ok" and outcome.value is not None:
         result = outcome.value
         where = f"-> {dst}" if dst is not None else "(in place)"
         shown = f"explicit + {result.carrier}" if result.notice else result.carrier
+        if result.c2pa:
+            shown += f" + C2PA {result.c2pa}"
         reporter.result(f"{job.display} {where} ({shown})")
         for warning in result.warnings:
             reporter.warning(f"{job.display}: {warning}")

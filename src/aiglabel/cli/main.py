@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from aiglabel.cli import formats, inspect, label, propagate, verify
+from aiglabel.cli import formats, inspect, keys, label, propagate, verify
 from aiglabel.cli._common import EXIT_CODES_HELP
 
 __all__ = ["app", "run"]
@@ -50,6 +50,7 @@ app.command("inspect", epilog=EXIT_CODES_HELP)(inspect.inspect_command)
 app.command("formats")(formats.formats_command)
 app.command("verify", epilog=verify.VERIFY_EXIT_HELP)(verify.verify_command)
 app.command("propagate", epilog=EXIT_CODES_HELP)(propagate.propagate_command)
+app.add_typer(keys.app, name="keys")
 
 
 def run() -> None:

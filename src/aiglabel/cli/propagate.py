@@ -17,34 +17,39 @@ import typer
 
 from aiglabel.cli._common import (
     EXIT_FAILED,
+    BindContentOption,
     InPlaceOption,
     Job,
     OutputOption,
     OverwriteOption,
     QuietOption,
     Reporter,
+    SignKeyOption,
     VerboseOption,
     attempt,
     check_output_mode,
     expand_paths,
     guard,
+    load_signer,
     report_expansion,
 )
 from aiglabel.errors import InvalidLabelError, OutputError
 from aiglabel.gb45438 import AIGCRecord, new_produce_id
 
 if TYPE_CHECKING:
+    from aiglabel.signing import LabelSigner
     from aiglabel.verify.propagate import PropagateResult
 
 __all__ = ["propagate_command"]
 
 
 def _propagate_one(src: Path, dst: Path | None, *, platform: str, propagate_id: str | None,
-                   declared: bool, in_place: bool, overwrite: bool) -> PropagateResult:
+                   declared: bool, in_place: bool, overwrite: bool,
+                   sign: LabelSigner | None = None) -> PropagateResult:
     from aiglabel.verify.propagate import propagate  # the verifier loads only when used
 
     call = functools.partial(propagate, src, platform=platform, propagate_id=propagate_id,
-                             declared=declared, overwrite=overwrite)
+                             declared=declared, overwrite=overwrite, sign=sign)
     if in_place or dst is None:
         return call(None, in_place=True)
     try:
@@ -103,6 +108,8 @@ def propagate_command(
     overwrite: OverwriteOption = False,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
+    sign_key: SignKeyOption = None,
+    bind_content: BindContentOption = False,
 ) -> None:
     """Write a platform's ContentPropagator and PropagateID into files (Measures Art. 6).
 
@@ -112,6 +119,7 @@ def propagate_command(
     """
     check_output_mode(output, in_place)
     _check_platform(platform, propagate_id)
+    signer = load_signer(sign_key, "platform", bind_content)
     with guard():
         exclude = output.resolve() if output is not None else None
         expansion = expand_paths(paths, exclude=exclude)
@@ -124,7 +132,7 @@ def propagate_command(
         with reporter.progress(len(expansion.jobs), "propagating") as advance:
             for job in expansion.jobs:
                 _process(job, output, platform, propagate_id, declared, in_place, overwrite,
-                         reporter)
+                         reporter, signer)
                 advance()
         reporter.summary("written")
     if reporter.failed:
@@ -132,11 +140,12 @@ def propagate_command(
 
 
 def _process(job: Job, output: Path | None, platform: str, propagate_id: str | None,
-             declared: bool, in_place: bool, overwrite: bool, reporter: Reporter) -> None:
+             declared: bool, in_place: bool, overwrite: bool, reporter: Reporter,
+             signer: LabelSigner | None = None) -> None:
     dst = None if in_place or output is None else output / job.rel
     call = functools.partial(_propagate_one, job.src, dst, platform=platform,
                              propagate_id=propagate_id, declared=declared, in_place=in_place,
-                             overwrite=overwrite)
+                             overwrite=overwrite, sign=signer)
     outcome = attempt(job, call, reporter)
     if outcome.status == "ok" and outcome.value is not None:
         where = f"-> {dst}" if dst is not None else "(in place)"

@@ -8,9 +8,11 @@ finish (in input order). ``--html`` also writes a self-contained report page.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path  # noqa: TC003  (typer reads the annotations at run time)
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from aiglabel.cli._common import Job
+    from aiglabel.verify import VerifyOptions
 
 __all__ = ["EXIT_GATE", "VERIFY_EXIT_HELP", "verify_command"]
 
@@ -46,24 +49,48 @@ _STYLE = {"confirmed": "bold red", "possibly": "dark_orange", "suspected": "yell
 _AUTO_PARALLEL_MIN = 16  # fewer files than this run in one process: start-up would dominate
 
 
-def _verify_one(path: str, declared: bool) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    """What each verification needs, picklable for worker processes: the declaration, the
+    trust file and C2PA anchor file paths, and whether a signature is required."""
+
+    declared: bool = False
+    trust: str | None = None
+    anchors: str | None = None
+    require_signature: bool = False
+
+
+@functools.cache
+def _options(settings: _Settings) -> VerifyOptions:
+    """Verify options for ``settings``, the files read once per process."""
+    from aiglabel.signing.trust import TrustStore
+    from aiglabel.verify import VerifyOptions
+
+    trust = TrustStore.load(settings.trust) if settings.trust else None
+    anchors = Path(settings.anchors).read_text("utf-8") if settings.anchors else None
+    return VerifyOptions(trust=trust, c2pa_anchors=anchors,
+                         require_signature=settings.require_signature)
+
+
+def _verify_one(path: str, settings: _Settings) -> dict[str, Any]:
     """Worker entry point (module level so process pools can pickle it)."""
     from aiglabel.verify import verify
 
-    return verify(path, declared=declared).to_dict()
+    return verify(path, declared=settings.declared, options=_options(settings)).to_dict()
 
 
-def _reports(jobs: Sequence[Job], declared: bool, workers: int) -> Iterator[dict[str, Any]]:
+def _reports(jobs: Sequence[Job], settings: _Settings,
+             workers: int) -> Iterator[dict[str, Any]]:
     paths = [str(job.src) for job in jobs]
     if workers <= 1 or len(paths) <= 1:
         for path in paths:
-            yield _verify_one(path, declared)
+            yield _verify_one(path, settings)
         return
     from concurrent.futures import ProcessPoolExecutor  # only here: it costs start-up time
 
     chunk = max(1, min(64, len(paths) // (workers * 8)))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(_verify_one, paths, [declared] * len(paths), chunksize=chunk)
+        yield from pool.map(_verify_one, paths, [settings] * len(paths), chunksize=chunk)
 
 
 def _workers(requested: int, jobs: int) -> int:
@@ -139,6 +166,22 @@ def verify_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No per-file lines, no summary table.")
     ] = False,
+    trust: Annotated[
+        Path | None,
+        typer.Option("--trust", metavar="TRUSTFILE", help="Trust file of label-signing keys "
+                     "(aiglabel keys init writes one): signatures in ReservedCode1/2 by these "
+                     "keys are 'trusted', others 'unknown-key'.", show_default=False),
+    ] = None,
+    require_signature: Annotated[
+        bool, typer.Option("--require-signature", help="A Label \"1\" confirms only with a "
+                           "trusted producer signature (else suspected).")
+    ] = False,
+    c2pa_anchors: Annotated[
+        Path | None,
+        typer.Option("--c2pa-anchors", metavar="PEM", help="Trust anchors (CA certificates) "
+                     "for C2PA manifests: a manifest chaining to one is Trusted.",
+                     show_default=False),
+    ] = None,
 ) -> None:
     """Verify files for a platform: Art. 6 verdict confirmed / possibly / suspected / none.
 
@@ -154,6 +197,19 @@ def verify_command(
         msg = f"{fail_on!r} is not one of {', '.join(_LEVELS)}"
         raise typer.BadParameter(msg, param_hint="'--fail-on'")
     machine = json_output or ndjson
+    for option, given in (("--trust", trust), ("--c2pa-anchors", c2pa_anchors)):
+        if given is not None and not given.is_file():
+            msg = f"no such file: {given}"
+            raise typer.BadParameter(msg, param_hint=f"'{option}'")
+    settings = _Settings(declared, str(trust) if trust else None,
+                         str(c2pa_anchors) if c2pa_anchors else None, require_signature)
+    if trust is not None:
+        from aiglabel.errors import InvalidLabelError
+
+        try:
+            _options(settings)
+        except InvalidLabelError as exc:
+            raise typer.BadParameter(str(exc), param_hint="'--trust'") from None
     with guard():
         reporter = Reporter(verbose=verbose, quiet=quiet)
         expansion = expand_paths(paths)
@@ -163,8 +219,8 @@ def verify_command(
         gate = False
         jobs = expansion.jobs
         with reporter.progress(len(jobs), "verifying") as advance:
-            for job, report in zip(jobs, _reports(jobs, declared, _workers(workers, len(jobs))),
-                                   strict=True):
+            for job, report in zip(jobs, _reports(jobs, settings,
+                                                  _workers(workers, len(jobs))), strict=True):
                 advance()
                 if report["errors"] and report["format"] is None and not job.explicit:
                     reporter.skip(job.display, "not a supported format or text")

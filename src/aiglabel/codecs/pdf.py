@@ -53,7 +53,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aiglabel._io import EditPlan, Source, Span
+from aiglabel._io import EditPlan, Source, SourceIO, Span
 from aiglabel.codecs import _pdfupdate as upd
 from aiglabel.codecs import _xmp
 from aiglabel.codecs._meta import Collector
@@ -98,46 +98,10 @@ def _pypdf_check() -> None:
         log.addHandler(logging.NullHandler())
 
 
-class _SourceIO(io.RawIOBase):
-    """A read-only, seekable file over the first ``size`` bytes of a :class:`Source`, so
-    every byte pypdf reads is counted and the deadline is checked."""
-
-    def __init__(self, src: Source, size: int) -> None:
-        super().__init__()
-        self._src = src
-        self._size = size
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            msg = "negative seek position"
-            raise OSError(msg)
-        self._pos = base + offset
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        n = min(len(view), max(self._size - self._pos, 0))
-        data = self._src.read_upto(self._pos, n)
-        view[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
-
-
 def _reader(src: Source, size: int, strict: bool) -> PdfReader:
     from pypdf import PdfReader
 
-    return PdfReader(io.BufferedReader(_SourceIO(src, size), _BUFFER), strict=strict)
+    return PdfReader(io.BufferedReader(SourceIO(src, size), _BUFFER), strict=strict)
 
 
 def _cause(exc: BaseException) -> AiglabelError | None:

@@ -39,7 +39,9 @@ EXIF_PREFIX = b"Exif\x00\x00"
 # keyword) on top of the text a metadata() read wants.
 _TEXT_HEADER_ROOM = 1024
 _TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt"})
-_NOT_ESSENCE = _TEXT_CHUNKS | {b"eXIf", b"tIME"}
+# Metadata, not picture: text, EXIF, time, and the C2PA manifest store (caBX), so the essence
+# digest is the same before and after a C2PA manifest is signed in.
+_NOT_ESSENCE = _TEXT_CHUNKS | {b"eXIf", b"tIME", b"caBX"}
 
 
 @dataclass(frozen=True, slots=True)

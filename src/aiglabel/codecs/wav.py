@@ -54,7 +54,9 @@ AIGC, LIST, INFO, DATA, DS64 = b"AIGC", b"LIST", b"INFO", b"data", b"ds64"
 ID3_IDS = (b"id3 ", b"ID3 ")
 PRIMARY = "wav:AIGC"
 INFO_CARRIER, ID3_CARRIER = "wav:LIST:INFO", "wav:id3"
-_NOT_ESSENCE = frozenset({AIGC, LIST, *ID3_IDS, DS64, b"JUNK", b"junk", b"PAD ", b"FLLR"})
+# Metadata and padding chunks; "C2PA" holds a C2PA manifest store (signed after the label).
+_NOT_ESSENCE = frozenset({AIGC, LIST, *ID3_IDS, DS64, b"JUNK", b"junk", b"PAD ", b"FLLR",
+                          b"C2PA"})
 DS64_MIN = 28  # u64 RIFF size, u64 data size, u64 sample count, u32 table length
 UNKNOWN_SIZE = 0xFFFFFFFF
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from aiglabel.codecs.base import FoundLabel
+    from aiglabel.gb45438 import AIGCRecord
     from aiglabel.verify.pipeline import Context
     from aiglabel.verify.traces import Trace
 
@@ -69,7 +70,45 @@ class ImplicitLabelDetector:
 
     def detect(self, ctx: Context) -> list[Evidence]:
         inspection = ctx.inspection()
-        return [_label_evidence(found, self.name) for found in inspection.labels]
+        out = []
+        for found in inspection.labels:
+            evidence = _label_evidence(found, self.name)
+            record = evidence.record
+            if record is not None and (record.reserved_code1 or record.reserved_code2):
+                evidence = _with_signatures(evidence, record, ctx)
+            out.append(evidence)
+        return out
+
+
+# Worst first: the evidence's integrity is the worst of its signatures' states.
+_SIGNATURE_INTEGRITY = (("invalid", Integrity.INVALID),
+                        ("binding-broken", Integrity.BINDING_BROKEN),
+                        ("unknown-key", Integrity.UNKNOWN_KEY), ("trusted", Integrity.TRUSTED))
+
+
+def _with_signatures(evidence: Evidence, record: AIGCRecord, ctx: Context) -> Evidence:
+    """Check the label's ReservedCode1/2 signatures (rules §D.5); failures become findings."""
+    import dataclasses
+
+    from aiglabel.signing import check_signatures
+
+    def essence() -> str | None:
+        if ctx.codec is None or (ctx.src.size or 0) > ctx.options.max_hash_bytes:
+            return None
+        return ctx.codec.essence_digest(ctx.src)
+
+    checks = tuple(check_signatures(record, trust=ctx.options.trust, essence=essence))
+    states = {c.state.value for c in checks}
+    integrity = next((i for state, i in _SIGNATURE_INTEGRITY if state in states),
+                     evidence.integrity)
+    for c in checks:
+        if c.state.is_failure:
+            ctx.note_finding(f"D.signature.{c.state.value}", Severity.ERROR, c.detail)
+    signed = [c for c in checks if c.state.value not in ("absent", "opaque")]
+    detail = evidence.detail
+    if signed:
+        detail += "; " + "; ".join(f"{c.field} {c.state.value}" for c in signed)
+    return dataclasses.replace(evidence, integrity=integrity, signatures=checks, detail=detail)
 
 
 def _label_evidence(found: FoundLabel, detector: str) -> Evidence:
@@ -260,5 +299,7 @@ class RhythmDetector:
 
 def default_detectors() -> list[Detector]:
     """The built-in detectors, cheap first."""
-    return [ImplicitLabelDetector(), TraceDetector(), TextNoticeDetector(), StealthDetector(),
-            RhythmDetector()]
+    from aiglabel.verify.c2pa import C2paDetector
+
+    return [ImplicitLabelDetector(), C2paDetector(), TraceDetector(), TextNoticeDetector(),
+            StealthDetector(), RhythmDetector()]

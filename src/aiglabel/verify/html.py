@@ -68,7 +68,8 @@ font-size:.85rem;white-space:nowrap;background:#e3e7ec;color:#333}
 .b-errors{background:#fde7e9;color:#8e0b16}
 .b-compliant{background:#dff3e4;color:#1b5e20}.b-noncompliant{background:#fde7e9;color:#8e0b16}
 .b-inconclusive{background:#fff3cd;color:#6b4f00}.b-not_found{background:#eef1f4;color:#3b4650}
-.i-intact,.i-trusted{color:#1b5e20}.i-invalid,.i-unknown-key{color:#b71c1c;font-weight:600}
+.i-intact,.i-trusted{color:#1b5e20}.i-invalid,.i-binding-broken{color:#b71c1c;font-weight:600}
+.i-unknown-key,.i-opaque{color:#8d6e00}ul.sig{margin:.3em 0 0;padding-left:1.2em;font-size:.9em}
 .card{background:var(--card);border:1px solid var(--line);border-left:6px solid #b9c2cc;
 border-radius:6px;padding:.8rem 1rem;margin:0 0 .8rem;display:flex;gap:1rem}
 .card.v-confirmed{border-left-color:#b71c1c}.card.v-possibly{border-left-color:#ef6c00}
@@ -195,6 +196,15 @@ def _record(record: object) -> str:
     return f'<dl class="rec">{rows}</dl>'
 
 
+def _signatures(items: object) -> str:
+    """The label's signature checks (aiglabel.signing), one line each."""
+    rows = [f'<li class="i-{_key(sig.get("state"))}">{_text(sig.get("field"))}: '
+            f'{_text(sig.get("state"))} — {_text(sig.get("detail"))}</li>'
+            for sig in _list(items) if isinstance(sig, Mapping)
+            and sig.get("state") not in ("absent", None)]
+    return f'<ul class="sig">{"".join(rows)}</ul>' if rows else ""
+
+
 def _evidence(items: list[Any]) -> str:
     rows = []
     for ev in items:
@@ -209,7 +219,8 @@ def _evidence(items: list[Any]) -> str:
             f"<td>{_text(ev.get('tier'))}</td>"
             f'<td class="i-{_key(integrity)}">{_text(integrity)}</td>'
             f"<td>{_badge(str(contributes), contributes) if contributes else _text(None)}</td>"
-            f"<td>{_text(ev.get('detail'))}{_record(ev.get('record'))}</td></tr>"
+            f"<td>{_text(ev.get('detail'))}{_record(ev.get('record'))}"
+            f"{_signatures(ev.get('signatures'))}</td></tr>"
         )
     if not rows:
         return ""

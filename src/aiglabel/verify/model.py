@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aiglabel.gb45438 import AIGCRecord
     from aiglabel.model import Finding
+    from aiglabel.signing import SignatureCheck
 
 __all__ = [
     "Claim",
@@ -94,7 +95,13 @@ class Integrity(StrEnum):
     INTACT = "intact"  # a signature or hash verified
     TRUSTED = "trusted"  # verified and the signer chains to a configured trust anchor
     INVALID = "invalid"  # a signature or hash failed: possible tampering
-    UNKNOWN_KEY = "unknown-key"  # signed, but with a key we cannot check
+    BINDING_BROKEN = "binding-broken"  # a valid signature bound to other content
+    UNKNOWN_KEY = "unknown-key"  # signed, but with a key we cannot check or do not trust
+
+    @property
+    def is_failure(self) -> bool:
+        """True when the check failed (invalid, or a broken content binding)."""
+        return self in (Integrity.INVALID, Integrity.BINDING_BROKEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +121,8 @@ class Evidence:
         tier: strength rank from generation-traces.md §7 (1 = GB label ... 7 = classifier);
             0 for declarations and non-AI claims.
         conforms: for a GB label, whether it passed the conformance checks (no §G errors).
+        signatures: for a GB label, the check of ReservedCode1 and ReservedCode2
+            (:mod:`aiglabel.signing`); ``integrity`` is the worst of them.
     """
 
     kind: EvidenceKind
@@ -126,6 +135,7 @@ class Evidence:
     integrity: Integrity = Integrity.UNCHECKED
     tier: int = 0
     conforms: bool = True
+    signatures: tuple[SignatureCheck, ...] = ()
 
     def to_dict(self, contributes: Verdict | None = None) -> dict[str, Any]:
         """Return a JSON-ready mapping (``contributes`` is filled in by the report)."""
@@ -138,6 +148,7 @@ class Evidence:
             "integrity": self.integrity.value,
             "detail": self.detail,
             "record": self.record.to_dict() if self.record is not None else None,
+            "signatures": [s.to_dict() for s in self.signatures],
             "contributes": contributes.value if contributes is not None else None,
         }
 

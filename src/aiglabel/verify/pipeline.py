@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from aiglabel.codecs.base import CodecBase, MetadataItem
+    from aiglabel.signing.trust import TrustStore
 
 __all__ = ["Context", "VerifyOptions", "verify"]
 
@@ -47,6 +48,10 @@ class VerifyOptions:
     max_pixels: int = 50_000_000
     max_decode_bytes: int = 64 * 1024 * 1024
     trust_c2pa: bool = True
+    trust: TrustStore | None = None  # label-signing keys (aiglabel.signing.trust)
+    max_hash_bytes: int = 4 << 30  # content bindings: essence hashed up to this file size
+    c2pa_anchors: str | None = None  # PEM trust anchors for C2PA manifests
+    require_signature: bool = False  # Label "1" confirms only with a trusted producer signature
 
 
 DEFAULT_OPTIONS = VerifyOptions()
@@ -191,8 +196,9 @@ def _run(ctx: Context, detectors: Sequence[Detector], evidence: list[Evidence],
             continue
         evidence.extend(found)
         if found:
-            ctx.verdict_so_far = decide(evidence, declared,
-                                        trust_c2pa=ctx.options.trust_c2pa).verdict
+            ctx.verdict_so_far = decide(evidence, declared, trust_c2pa=ctx.options.trust_c2pa,
+                                        require_signature=ctx.options.require_signature
+                                        ).verdict
     with contextlib.suppress(UnsupportedFormatError):
         if ctx.codec is not None:
             inspection = ctx.inspection()
@@ -202,7 +208,8 @@ def _run(ctx: Context, detectors: Sequence[Detector], evidence: list[Evidence],
 
 def _finish(report: VerifyReport, evidence: list[Evidence], declared: bool,
             options: VerifyOptions) -> None:
-    decision = decide(evidence, declared, trust_c2pa=options.trust_c2pa)
+    decision = decide(evidence, declared, trust_c2pa=options.trust_c2pa,
+                      require_signature=options.require_signature)
     report.evidence = evidence
     report.contributions = list(decision.contributions)
     report.verdict = decision.verdict

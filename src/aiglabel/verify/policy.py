@@ -9,7 +9,10 @@ Evidence                                               Contributes     Note
 =====================================================  ==============  ==========================
 GB label, ``Label`` "1", parsed, integrity not invalid  confirmed       conformance errors are
                                                                        reported, not demoted
-GB label, ``Label`` "1", signature invalid              suspected       warning "label not intact"
+GB label, ``Label`` "1", signature invalid or its      suspected       warning "label not intact";
+content binding broken                                                 a contradiction too
+GB label, ``Label`` "1", no trusted producer signature  suspected       only with
+                                                                       ``require_signature``
 GB label, ``Label`` "2" / "3"                           possibly /      upstream platform's
                                                        suspected       verdict, kept
 GB label that cannot be used (no parse, bad Label)     suspected       an AIGC label was meant;
@@ -53,7 +56,12 @@ def _usable_label(e: Evidence) -> bool:
     return e.kind is EvidenceKind.IMPLICIT and e.record is not None and e.label_value in _UPSTREAM
 
 
-def contribution(e: Evidence, *, trust_c2pa: bool = True) -> Verdict | None:
+def _producer_trusted(e: Evidence) -> bool:
+    return any(c.role == "producer" and c.state.value == "trusted" for c in e.signatures)
+
+
+def contribution(e: Evidence, *, trust_c2pa: bool = True,
+                 require_signature: bool = False) -> Verdict | None:
     """What one piece of evidence contributes on its own (the table in the module docstring)."""
     if e.kind is EvidenceKind.DECLARATION:
         return Verdict.POSSIBLY
@@ -61,7 +69,8 @@ def contribution(e: Evidence, *, trust_c2pa: bool = True) -> Verdict | None:
         if not _usable_label(e):
             return Verdict.SUSPECTED
         upstream = _UPSTREAM[e.label_value or ""]
-        if upstream is Verdict.CONFIRMED and e.integrity is Integrity.INVALID:
+        if upstream is Verdict.CONFIRMED and (
+                e.integrity.is_failure or require_signature and not _producer_trusted(e)):
             return Verdict.SUSPECTED
         return upstream
     if not e.claim.is_ai:
@@ -79,9 +88,14 @@ def _warnings(evidence: Sequence[Evidence], contributions: Sequence[Verdict | No
             if not _usable_label(e):
                 out.append(f"unusable AIGC label{where} (counted as suspected; a platform write "
                            f"replaces it): {e.detail}")
-            elif e.label_value == "1" and e.integrity is Integrity.INVALID:
-                out.append(f"label not intact{where}: its signature is invalid, so Label \"1\" "
-                           "only counts as suspected")
+            elif e.label_value == "1" and e.integrity.is_failure:
+                why = ("its signature is invalid" if e.integrity is Integrity.INVALID
+                       else "its signature binds other content")
+                out.append(f"label not intact{where}: {why}, so Label \"1\" only counts as "
+                           "suspected")
+            elif e.label_value == "1" and c is Verdict.SUSPECTED:
+                out.append(f"Label \"1\"{where} has no trusted producer signature, which this "
+                           "verification requires: it only counts as suspected")
             elif e.label_value in ("2", "3"):
                 out.append(f"upstream label{where} has Label \"{e.label_value}\" (set by an "
                            "earlier platform); it is kept")
@@ -114,6 +128,18 @@ def _contradictions(evidence: Sequence[Evidence],
     values = {e.label_value for e in labels}
     if len(values) > 1:
         out.append(f"GB labels disagree on Label: {', '.join(sorted(v or '' for v in values))}")
+    for e in labels:
+        out.extend(f"{c.field} says {c.state.value} while the label{_at(e)} claims Label "
+                   f"\"{e.label_value}\" by {c.signer or '(empty)'}: {c.detail}"
+                   for c in e.signatures if c.state.is_failure)
+    for e in evidence:
+        if e.kind is EvidenceKind.C2PA and e.record is not None:
+            mine = (e.record.label, e.record.content_producer, e.record.produce_id)
+            out.extend(f"the C2PA manifest's GB label (Label \"{mine[0]}\", {mine[1] or '(empty)'}"
+                       f", ProduceID {mine[2] or '(empty)'}) differs from the file's{_at(lab)}"
+                       for lab in labels if lab.record is not None and mine != (
+                           lab.record.label, lab.record.content_producer,
+                           lab.record.produce_id))
     weak_label = [e for e in labels if e.label_value in ("2", "3")]
     c2pa_ai = [e for e in evidence if e.kind is EvidenceKind.C2PA and e.claim.is_ai]
     if weak_label and c2pa_ai:
@@ -127,17 +153,19 @@ def _at(e: Evidence) -> str:
 
 
 def decide(evidence: Sequence[Evidence], declared: bool = False, *,
-           trust_c2pa: bool = True) -> Decision:
+           trust_c2pa: bool = True, require_signature: bool = False) -> Decision:
     """Turn evidence and the uploader's declaration into the Art. 6 verdict.
 
     Args:
         evidence: everything the detectors found (declaration evidence counts as ``declared``).
         declared: the uploader declared the content AI-generated (Art. 6 (2)).
         trust_c2pa: let a Trusted C2PA AI claim confirm (rules §E.6, default on).
+        require_signature: a Label "1" confirms only with a trusted producer signature.
 
     Pure: the same inputs always give the same :class:`~aiglabel.verify.model.Decision`.
     """
-    contributions = tuple(contribution(e, trust_c2pa=trust_c2pa) for e in evidence)
+    contributions = tuple(contribution(e, trust_c2pa=trust_c2pa,
+                                       require_signature=require_signature) for e in evidence)
     declared = declared or any(e.kind is EvidenceKind.DECLARATION for e in evidence)
     verdict = max((c for c in contributions if c is not None), default=Verdict.NONE)
     if declared:

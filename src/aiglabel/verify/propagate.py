@@ -36,6 +36,7 @@ from aiglabel.verify.pipeline import DEFAULT_OPTIONS, VerifyOptions, verify
 
 if TYPE_CHECKING:
     from aiglabel.registry import Registry
+    from aiglabel.signing import LabelSigner
 
 __all__ = ["PropagateResult", "propagate", "propagation_record"]
 
@@ -109,6 +110,7 @@ def propagate(
     overwrite: bool = False,
     options: VerifyOptions = DEFAULT_OPTIONS,
     registry: Registry | None = None,
+    sign: LabelSigner | None = None,
 ) -> PropagateResult:
     """Verify ``src`` and write the platform's propagation fields into its single label.
 
@@ -121,6 +123,9 @@ def propagate(
         reserved_code2: the platform's security data for ``ReservedCode2`` (default empty).
         in_place: replace ``src`` atomically.
         overwrite: allow replacing an existing ``dst``.
+        sign: sign ``ReservedCode2`` with the platform's key (a
+            :class:`~aiglabel.signing.LabelSigner` with ``role="platform"``): the signature
+            covers fields 1-6, so the producer's fields and signature too.
 
     Raises:
         NothingToLabelError: the verdict is ``none``; nothing is written.
@@ -130,6 +135,9 @@ def propagate(
             as it is, break Annex E.
         OutputError: the destination cannot be written.
     """
+    if sign is not None and sign.role != "platform":
+        msg = "a platform signs ReservedCode2: the signer's role must be platform"
+        raise InvalidLabelError(msg, path=os.fspath(src))
     report = verify(src, declared=declared, options=options, registry=registry)
     if report.errors:
         reason = report.errors[0].removeprefix(f"{report.path}: ")
@@ -139,11 +147,11 @@ def propagate(
     record, created = propagation_record(report, platform, pid, reserved_code2)
     try:
         written = write_label(src, dst, record, in_place=in_place, overwrite=overwrite,
-                              registry=registry)
+                              registry=registry, sign=sign)
     except InvalidLabelError as exc:
         if created:
             raise
         msg = (f"the upstream label breaks GB 45438 Annex E ({exc.message}); its producer "
                "fields must be kept as they are, so it cannot be rewritten")
         raise InvalidLabelError(msg, path=os.fspath(src)) from None
-    return PropagateResult(report, record, created, written)
+    return PropagateResult(report, written.record, created, written)

@@ -454,6 +454,16 @@ def _dst_code(value: str) -> str | None:
     return value if _DST_BARE_RE.fullmatch(value) else None
 
 
+def source_type_claim(value: str) -> str:
+    """The claim of an IPTC digital source type URI or code (§3): ``ai-generated``,
+    ``ai-edited``, ``not-ai`` (capture, human-made, procedural ``algorithmicMedia``) or
+    ``unknown``."""
+    code = _dst_code(value)
+    if code in _DST_AI:
+        return _DST_AI[code][0]
+    return NOT_AI if code in _DST_NOT_AI else UNKNOWN
+
+
 def _dst_trace(carrier: str, value: str) -> Trace:
     key, source = "Iptc4xmpExt:DigitalSourceType", "IPTC DigitalSourceType"
     code = _dst_code(value)

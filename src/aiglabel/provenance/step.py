@@ -1,0 +1,88 @@
+"""The C2PA step of :func:`aiglabel.label`: sign a manifest as the **last** step.
+
+The explicit label (if any) and the implicit GB label are written first, to an unnamed-looking
+temporary file in the destination folder; the C2PA manifest is then signed over that result
+(so its hard binding covers both labels) into the destination, atomically, and the temporary
+file is removed whatever happens. The manifest records ``c2pa.created`` (or an edit) with the
+digital source type and carries the GB label written (:mod:`aiglabel.provenance.c2pa_sign`).
+Crash-safe in-place patches do not apply: the whole file is rewritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiglabel._api import LabelResult
+    from aiglabel.gb45438 import AIGCRecord
+
+__all__ = ["C2paOptions", "label_with_c2pa"]
+
+
+@dataclass(frozen=True, slots=True)
+class C2paOptions:
+    """How to sign the manifest: the signer's certificate chain and private key (PEM files;
+    ``aiglabel keys init --c2pa`` makes development ones), the IPTC digital source type
+    (``trainedAlgorithmicMedia``, or ``compositeWithTrainedAlgorithmicMedia`` for AI edits of
+    existing content), and an optional title."""
+
+    cert_chain: str
+    key: str
+    source_type: str = "trainedAlgorithmicMedia"
+    title: str | None = None
+
+
+def label_with_c2pa(src: str | os.PathLike[str], dst: str | os.PathLike[str] | None,
+                    record: AIGCRecord, c2pa: C2paOptions, *, in_place: bool,
+                    overwrite: bool, **label_args: Any) -> LabelResult:
+    """Label ``src`` (see :func:`aiglabel.label`), then sign the C2PA manifest into ``dst``.
+
+    Raises:
+        everything :func:`aiglabel.label` raises, plus UnsupportedFormatError for a format
+        c2pa-python cannot sign and InvalidLabelError for unusable credentials.
+    """
+    from aiglabel._api import _destination, _writable, label
+    from aiglabel.provenance.c2pa_sign import sign_c2pa, source_type_uri
+
+    source_type_uri(c2pa.source_type)  # an unknown type fails before any work
+    src_path = Path(src)
+    dst_path = _destination(src_path, dst, in_place=in_place)
+    _writable(dst_path, overwrite=overwrite or in_place)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst_path.name}.", suffix=".aiglabel-c2pa",
+                                    dir=dst_path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        result = label(src_path, tmp, record, overwrite=True, **label_args)
+        signed = sign_c2pa(tmp, dst_path, cert_chain=c2pa.cert_chain, key=c2pa.key,
+                           gb_label=result.record, source_type=c2pa.source_type,
+                           title=c2pa.title, overwrite=overwrite or in_place)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    if in_place:
+        _fsync(dst_path)
+    return dataclasses.replace(
+        result, source=str(src_path), destination=str(dst_path),
+        bytes_written=dst_path.stat().st_size,
+        c2pa=f"{signed.alg} manifest, {signed.intent}, {signed.manifest_size} bytes")
+
+
+def _fsync(path: Path) -> None:
+    """Make the renamed file and its folder entry durable (in-place writes)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
