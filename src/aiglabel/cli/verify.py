@@ -58,6 +58,7 @@ class _Settings:
     trust: str | None = None
     anchors: str | None = None
     require_signature: bool = False
+    trust_config: str | None = None
 
 
 @functools.cache
@@ -68,7 +69,8 @@ def _options(settings: _Settings) -> VerifyOptions:
 
     trust = TrustStore.load(settings.trust) if settings.trust else None
     anchors = Path(settings.anchors).read_text("utf-8") if settings.anchors else None
-    return VerifyOptions(trust=trust, c2pa_anchors=anchors,
+    config = Path(settings.trust_config).read_text("utf-8") if settings.trust_config else None
+    return VerifyOptions(trust=trust, c2pa_anchors=anchors, c2pa_trust_config=config,
                          require_signature=settings.require_signature)
 
 
@@ -182,6 +184,12 @@ def verify_command(
                      "for C2PA manifests: a manifest chaining to one is Trusted.",
                      show_default=False),
     ] = None,
+    c2pa_trust_config: Annotated[
+        Path | None,
+        typer.Option("--c2pa-trust-config", metavar="FILE", help="Extra accepted C2PA signer "
+                     "EKU OIDs, one per line (the CAI store.cfg); see docs/c2pa.md.",
+                     show_default=False),
+    ] = None,
 ) -> None:
     """Verify files for a platform: Art. 6 verdict confirmed / possibly / suspected / none.
 
@@ -197,12 +205,14 @@ def verify_command(
         msg = f"{fail_on!r} is not one of {', '.join(_LEVELS)}"
         raise typer.BadParameter(msg, param_hint="'--fail-on'")
     machine = json_output or ndjson
-    for option, given in (("--trust", trust), ("--c2pa-anchors", c2pa_anchors)):
+    for option, given in (("--trust", trust), ("--c2pa-anchors", c2pa_anchors),
+                          ("--c2pa-trust-config", c2pa_trust_config)):
         if given is not None and not given.is_file():
             msg = f"no such file: {given}"
             raise typer.BadParameter(msg, param_hint=f"'{option}'")
     settings = _Settings(declared, str(trust) if trust else None,
-                         str(c2pa_anchors) if c2pa_anchors else None, require_signature)
+                         str(c2pa_anchors) if c2pa_anchors else None, require_signature,
+                         str(c2pa_trust_config) if c2pa_trust_config else None)
     if trust is not None:
         from aiglabel.errors import InvalidLabelError
 

@@ -123,6 +123,6 @@ class C2paDetector:
             ctx.warn(f"C2PA check skipped: file larger than {ctx.options.max_hash_bytes} bytes")
             return []
         stream = io.BufferedReader(SourceIO(ctx.src), buffer_size=1 << 20)
-        report = read_c2pa(stream, anchors_pem=ctx.options.c2pa_anchors,
-                           name=ctx.path)
+        report = read_c2pa(stream, anchors_pem=ctx.options.c2pa_anchors, name=ctx.path,
+                           trust_config=ctx.options.c2pa_trust_config)
         return [] if report is None else [c2pa_evidence(report, self.name)]

@@ -51,6 +51,7 @@ class VerifyOptions:
     trust: TrustStore | None = None  # label-signing keys (aiglabel.signing.trust)
     max_hash_bytes: int = 4 << 30  # content bindings: essence hashed up to this file size
     c2pa_anchors: str | None = None  # PEM trust anchors for C2PA manifests
+    c2pa_trust_config: str | None = None  # extra accepted signer EKU OIDs (CAI store.cfg)
     require_signature: bool = False  # Label "1" confirms only with a trusted producer signature
 
 
