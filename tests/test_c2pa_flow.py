@@ -131,6 +131,9 @@ def test_cli_keys_c2pa_label_verify(tmp_path: Path) -> None:
     (report,) = json.loads(text[text.index("[") : text.rindex("]") + 1])
     kinds = {e["kind"]: e for e in report["evidence"]}
     assert kinds["c2pa"]["integrity"] == "trusted"
+    assert kinds["c2pa"]["manifest"]["state"] == "Trusted"
+    assert kinds["c2pa"]["manifest"]["source_types"] == [
+        "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"]
     assert "explicit-mark" in kinds or report["verdict"] == "confirmed"
     missing = run(app, ["label", str(src), "-o", str(tmp_path / "o2"), "--c2pa"])
     assert missing.exit_code == 2

@@ -82,11 +82,14 @@ def c2pa_evidence(report: C2paReport, detector: str = "c2pa") -> Evidence:
     when the manifest carries one, as ``record`` for the contradiction check)."""
     from aiglabel.gb45438 import parse_label
 
+    full = report.to_dict()
+    manifest = {k: full[k] for k in ("state", "validation_codes", "signer", "issuer",
+                                     "source_types", "ingredient_source_types", "remote_url")}
     if report.state == "Remote":
         return Evidence(EvidenceKind.C2PA, detector, Claim.UNKNOWN,
                         f"remote C2PA manifest at {report.remote_url or '?'}: not fetched (no "
                         "network access), nothing validated", "c2pa:remote",
-                        integrity=Integrity.UNCHECKED, tier=2)
+                        integrity=Integrity.UNCHECKED, tier=2, manifest=manifest)
     claim, why = _claim(report)
     signer = report.signer or report.issuer or "unknown signer"
     detail = f"C2PA manifest, {report.state}, signed by {signer}: {why}"
@@ -99,7 +102,8 @@ def c2pa_evidence(report: C2paReport, detector: str = "c2pa") -> Evidence:
         record = parse_label(report.gb_label).record
         detail += "; carries a GB 45438 label"
     return Evidence(EvidenceKind.C2PA, detector, claim, detail, f"c2pa:{report.mime or '?'}",
-                    record=record, integrity=_INTEGRITY[report.state], tier=2)
+                    record=record, integrity=_INTEGRITY[report.state], tier=2,
+                    manifest=manifest)
 
 
 class C2paDetector:

@@ -123,6 +123,9 @@ class Evidence:
         conforms: for a GB label, whether it passed the conformance checks (no §G errors).
         signatures: for a GB label, the check of ReservedCode1 and ReservedCode2
             (:mod:`aiglabel.signing`); ``integrity`` is the worst of them.
+        manifest: for C2PA evidence, the manifest's validation: ``state`` (Trusted, Valid,
+            Invalid, Remote), ``validation_codes``, ``signer``, ``issuer``,
+            ``source_types``, ``ingredient_source_types``, ``remote_url``.
     """
 
     kind: EvidenceKind
@@ -136,6 +139,7 @@ class Evidence:
     tier: int = 0
     conforms: bool = True
     signatures: tuple[SignatureCheck, ...] = ()
+    manifest: dict[str, Any] | None = None
 
     def to_dict(self, contributes: Verdict | None = None) -> dict[str, Any]:
         """Return a JSON-ready mapping (``contributes`` is filled in by the report)."""
@@ -149,6 +153,7 @@ class Evidence:
             "detail": self.detail,
             "record": self.record.to_dict() if self.record is not None else None,
             "signatures": [s.to_dict() for s in self.signatures],
+            "manifest": self.manifest,
             "contributes": contributes.value if contributes is not None else None,
         }
 
