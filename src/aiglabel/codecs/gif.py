@@ -61,6 +61,9 @@ _WINDOW = 64 * 1024
 FULL_SCAN_LIMIT = 16 * 1024 * 1024
 
 
+_C2PA_APP = b"C2PA_GIF"  # the application identifier C2PA embeds its JUMBF store under
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     """One top-level block: ``[offset, end)``, its introducer, extension label and, for an
@@ -334,7 +337,8 @@ class GifCodec(CodecBase):
         with parse_errors(src.name, "GIF"):
             start, end = 6, screen_end(src)
             for block in iter_blocks(src):
-                if block.is_xmp or block.is_comment:
+                # Metadata, not picture: XMP, comments, a C2PA manifest store ("C2PA_GIF").
+                if block.is_xmp or block.is_comment or block.app_id.startswith(_C2PA_APP):
                     if end > start:
                         yield Span(start, end - start)
                     start = end = block.end

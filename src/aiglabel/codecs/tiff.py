@@ -53,10 +53,11 @@ _XPACKET_END = b"<?xpacket end"
 _WHITESPACE = b" \t\r\n"
 # (offsets, byte counts) pairs that locate the image data.
 _DATA_TAGS = ((273, 279), (324, 325), (513, 514))
+TAG_C2PA = 52545  # 0xCD41: the C2PA manifest store (C2PA 2.x, TIFF embedding); metadata
 _NOT_ESSENCE = frozenset(
     {269, 270, 271, 272, 285, 305, 306, 315, 316, 273, 324, 330, 513, _tiff.TAG_XMP,
      33432, 33723, 34377, _tiff.TAG_EXIF_IFD, _tiff.TAG_GPS_IFD, _tiff.TAG_USER_COMMENT,
-     40965, 50341, 0x9C9B, 0x9C9C, 0x9C9D, 0x9C9E, 0x9C9F}
+     40965, 50341, 0x9C9B, 0x9C9C, 0x9C9D, 0x9C9E, 0x9C9F, TAG_C2PA}
 )
 _INT_FORMATS = {1: "B", 3: "H", 4: "I", 13: "I", 16: "Q", 18: "Q"}
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aiglabel.errors import OutputError
+
 if TYPE_CHECKING:
     from aiglabel._api import LabelResult
     from aiglabel.gb45438 import AIGCRecord
@@ -54,24 +56,62 @@ def label_with_c2pa(src: str | os.PathLike[str], dst: str | os.PathLike[str] | N
     src_path = Path(src)
     dst_path = _destination(src_path, dst, in_place=in_place)
     _writable(dst_path, overwrite=overwrite or in_place)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst_path.name}.", suffix=".aiglabel-c2pa",
-                                    dir=dst_path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    temps = [Path(_temp(dst_path, ".aiglabel-c2pa")), Path(_temp(dst_path, ".aiglabel-signed"))]
+    labelled, signed_path = temps
     try:
-        result = label(src_path, tmp, record, overwrite=True, **label_args)
-        signed = sign_c2pa(tmp, dst_path, cert_chain=c2pa.cert_chain, key=c2pa.key,
+        result = label(src_path, labelled, record, overwrite=True, **label_args)
+        signed = sign_c2pa(labelled, signed_path, cert_chain=c2pa.cert_chain, key=c2pa.key,
                            gb_label=result.record, source_type=c2pa.source_type,
-                           title=c2pa.title, overwrite=overwrite or in_place)
+                           title=c2pa.title, overwrite=True)
+        _check_signed(labelled, signed_path, result.record, label_args.get("sign"),
+                      str(src_path))
+        if overwrite or in_place:
+            os.replace(signed_path, dst_path)
+        else:
+            os.link(signed_path, dst_path)  # fails if dst appeared meanwhile: never clobber
+    except FileExistsError:
+        msg = "output exists (use --overwrite or --in-place)"
+        raise OutputError(msg, path=str(dst_path)) from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        for path in temps:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
     if in_place:
         _fsync(dst_path)
     return dataclasses.replace(
         result, source=str(src_path), destination=str(dst_path),
         bytes_written=dst_path.stat().st_size,
         c2pa=f"{signed.alg} manifest, {signed.intent}, {signed.manifest_size} bytes")
+
+
+def _temp(dst: Path, suffix: str) -> str:
+    fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=suffix, dir=dst.parent)
+    os.close(fd)
+    return name
+
+
+def _check_signed(labelled: Path, signed: Path, record: AIGCRecord, sign: Any,
+                  name: str) -> None:
+    """The signed file must still parse and carry exactly the GB label written, and a content
+    binding must survive (c2pa-rs rewrites some formats: PDF wholesale, and it has been seen
+    to break HEIC item locations)."""
+    from aiglabel import essence_digest, read_labels
+    from aiglabel.errors import CarrierUnsupportedError, CorruptFileError, InvalidLabelError
+
+    try:
+        found = [x.record for x in read_labels(signed)]
+    except CorruptFileError as exc:
+        msg = (f"after C2PA signing the file no longer parses ({exc.message}); c2pa-python "
+               "damaged this file's structure, so nothing was written")
+        raise CarrierUnsupportedError(msg, path=name) from None
+    if found != [record]:
+        msg = "after C2PA signing the file does not carry the GB label written; nothing written"
+        raise CarrierUnsupportedError(msg, path=name)
+    if getattr(sign, "bind_content", False) and essence_digest(signed) != essence_digest(
+            labelled):
+        msg = ("C2PA signing rewrites this format's content bytes, which would break the "
+               "label's content binding; sign without --bind-content or without --c2pa")
+        raise InvalidLabelError(msg, path=name)
 
 
 def _fsync(path: Path) -> None:
