@@ -192,3 +192,39 @@ def test_in_place_c2pa(tmp_path: Path, ca: DevCA) -> None:
     assert [f.name for f in tmp_path.iterdir()] == ["a.jpg"]
     report = verify(target, options=VerifyOptions(c2pa_anchors=ca.trust_anchors.read_text()))
     assert _c2pa(report).integrity.value == "trusted"
+
+
+def test_ingredient_ai_and_capture_claims(tmp_path: Path, ca: DevCA) -> None:
+    """An AI ingredient under a human edit counts as AI-edited; a capture claim over a GB
+    label is a contradiction; a remote manifest is reported, not fetched."""
+    from aiglabel.provenance.c2pa_read import C2paReport
+    from aiglabel.provenance.c2pa_sign import sign_c2pa
+    from aiglabel.verify.c2pa import c2pa_evidence
+
+    anchors = ca.trust_anchors.read_text()
+    ai = tmp_path / "ai.jpg"
+    sign_c2pa(MEDIA / "jpeg" / "plain.jpg", ai, cert_chain=ca.signer_chain, key=ca.signer_key,
+              gb_label=None)
+    edited = tmp_path / "edited.jpg"
+    sign_c2pa(ai, edited, cert_chain=ca.signer_chain, key=ca.signer_key, gb_label=None,
+              source_type="humanEdits", intent="edit")
+    report = verify(edited, options=VerifyOptions(c2pa_anchors=anchors))
+    assert _c2pa(report).claim.value == "ai-edited"
+    assert "ingredient" in _c2pa(report).detail
+    assert report.verdict is Verdict.CONFIRMED  # Trusted AI claim (warning: non-GB carrier)
+
+    labelled = tmp_path / "labelled.jpg"
+    aiglabel.label(MEDIA / "jpeg" / "plain.jpg", labelled, AIGCRecord.for_producer(PRODUCER, "c"))
+    capture = tmp_path / "capture.jpg"
+    sign_c2pa(labelled, capture, cert_chain=ca.signer_chain, key=ca.signer_key, gb_label=None,
+              source_type="digitalCapture", intent="create")
+    claimed = verify(capture, options=VerifyOptions(c2pa_anchors=anchors))
+    assert _c2pa(claimed).claim.value == "not-ai"
+    assert claimed.verdict is Verdict.CONFIRMED  # a non-AI claim never lowers the verdict
+    assert any("claims non-AI origin" in c for c in claimed.contradictions)
+
+    remote = c2pa_evidence(C2paReport(state="Remote", remote_url="https://example.com/m.c2pa"))
+    assert remote.integrity.value == "unchecked"
+    assert "not fetched" in remote.detail
+    assert remote.manifest is not None
+    assert remote.manifest["remote_url"] == "https://example.com/m.c2pa"
