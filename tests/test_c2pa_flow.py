@@ -50,17 +50,15 @@ def test_label_signs_c2pa_last(tmp_path: Path, ca: DevCA, fixture: str) -> None:
         pytest.skip(f"no fixture {fixture}")
     dst = tmp_path / src.name
     record = AIGCRecord.for_producer(PRODUCER, "c2pa-1")
-    if fixture == "heif/plain.heic":
-        # c2pa-python 0.38 breaks the item locations of a labelled HEIC (no reader, Pillow
-        # included, opens its output): refused after the fact, nothing written.
-        with pytest.raises(aiglabel.CarrierUnsupportedError, match="no longer parses"):
-            aiglabel.label(src, dst, record, c2pa=_options(ca))
-        assert list(tmp_path.iterdir()) == []
-        return
     result = aiglabel.label(src, dst, record, c2pa=_options(ca))
     assert result.c2pa is not None
     # The implicit label is still there, exactly one, and the manifest covers it.
     assert [x.record for x in aiglabel.read_labels(dst)] == [record]
+    if fixture.split("/")[0] in ("jpeg", "png", "webp", "gif", "tiff", "heif"):
+        from PIL import Image
+
+        with Image.open(src) as before, Image.open(dst) as after:  # an independent decoder
+            assert after.convert("RGB").tobytes() == before.convert("RGB").tobytes()
     if fixture.endswith(".pdf"):  # c2pa-rs rewrites a PDF wholesale: its essence moves
         assert aiglabel.essence_digest(dst) != aiglabel.essence_digest(src)
     else:  # the manifest is metadata: a content binding signed before it stays valid

@@ -288,3 +288,21 @@ def test_cli_keys_label_propagate_verify(tmp_path: Path) -> None:
     assert "not a usable PEM private key" in bad.output
     loose = run(app, ["label", str(src), "-o", str(tmp_path / "o4"), "--bind-content"])
     assert loose.exit_code == 2
+
+
+def test_hostile_tokens_are_invalid_not_crashes() -> None:
+    from aiglabel.signing.token import TokenError
+
+    deep = '{"SecurityData":' + "[" * 5000 + "]" * 5000 + "}"
+    with pytest.raises(TokenError, match="nested too deeply"):
+        parse_token(deep)
+    record = AIGCRecord.for_producer(PRODUCER, "h", reserved_code1=deep)
+    (check,) = [c for c in check_signatures(record) if c.field == "ReservedCode1"]
+    assert check.state is SignatureState.INVALID
+    for text in ('{"SecurityData":{"Version":"AGL-1.0"}}',
+                 '{"SecurityData":{"Version":"AGL-1.0","PubSD":{"Alg":"RS1"}}}',
+                 '{"SecurityData":{"Version":"AGL-1.0","PubSD":{"Alg":"ES256",'
+                 '"OID":"1.2.840.10045.4.3.2","KeyId":"zz","KeyValue":"","Sig":""}}}'):
+        with pytest.raises(TokenError):
+            parse_token(text)
+    assert parse_token('{"SecurityData":{"Version":"other"}}') is None  # someone else's

@@ -313,13 +313,20 @@ def _next_id(lay: _Layout) -> int:
 
 
 def _explicit(loc: ItemLocation, file_size: int) -> ItemLocation:
-    """Give "to the end of the file" extents (length 0) their length before the file grows."""
-    if loc.construction_method or loc.data_reference_index or all(e.length for e in loc.extents):
+    """Give "to the end of the file" extents (length 0) their length before the file grows,
+    and put a one-extent item's file position in ``base_offset`` (extent offset 0), the layout
+    libheif writes: c2pa-rs (c2pa-python 0.38) shifts both fields of an item with a zero
+    ``base_offset`` and an absolute extent offset when it inserts its manifest box, which
+    breaks the file. The item's bytes stay where they are."""
+    if loc.construction_method or loc.data_reference_index:
         return loc
     extents = [
         replace(e, length=e.length or max(file_size - loc.base_offset - e.offset, 0))
         for e in loc.extents
     ]
+    if len(extents) == 1 and extents[0].offset:
+        return replace(loc, base_offset=loc.base_offset + extents[0].offset,
+                       extents=[replace(extents[0], offset=0)])
     return replace(loc, extents=extents)
 
 
@@ -429,9 +436,13 @@ def _relocate(
         replaced[lay.iloc_index] = iloc_bytes
         new_meta, move = builder.build(replaced)
         data_at = meta.offset + len(new_meta) + (end_copy - meta.end) + 8
+        # The packet's position goes in base_offset with a zero extent offset, the layout
+        # libheif writes; c2pa-rs (c2pa-python 0.38) shifts both fields of an item with a
+        # zero base_offset and an absolute extent offset when it inserts its manifest box.
         moved = [
-            replace(entry, extents=[Extent(data_at, len(packet))]) if loc is entry
-            else _shift(loc, move, lay.iloc.base_offset_size)
+            replace(entry, base_offset=data_at, extents=[Extent(0, len(packet))])
+            if loc is entry
+            else _shift(loc, move, max(lay.iloc.base_offset_size, 4))
             if loc.construction_method == 0 and loc.data_reference_index == 0 else loc
             for loc in items
         ]

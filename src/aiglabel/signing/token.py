@@ -56,6 +56,7 @@ VERSION = "AGL-1.0"
 ALGORITHMS = {"ES256": "1.2.840.10045.4.3.2", "Ed25519": "1.3.101.112"}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _KID = re.compile(r"[0-9a-f]{16}")
+_MAX_NESTING = 64  # our token has 5 objects and 1 array
 
 
 def b64url(data: bytes) -> str:
@@ -126,6 +127,9 @@ def parse_token(text: str) -> SecurityToken | None:
     """
     if '"SecurityData"' not in text:
         return None
+    if text.count("{") + text.count("[") > _MAX_NESTING:  # hostile nesting: no deep recursion
+        msg = "SecurityData is nested too deeply"
+        raise TokenError(msg)
     try:
         outer = json.loads(text)
     except json.JSONDecodeError as exc:
