@@ -48,13 +48,19 @@ _PACKAGE = re.compile(r"<(?:[\w.-]+:)?package\b(?P<attrs>[^>]*)>", re.S)
 _DC = re.compile(r"<dc:(title|creator|publisher|description|date|language)\b[^>]*>([^<]*)<")
 
 
-def _package_path(src: Source, archive: _zip.Archive) -> str:
-    entry = archive.get(CONTAINER)
+def _xml_entry(src: Source, archive: _zip.Archive, path: str, missing: str) -> tuple[
+        _zip.Entry, bytes]:
+    """An XML entry of the EPUB and its bytes, checked for hostile XML."""
+    entry = archive.get(path)
     if entry is None:
-        msg = f"EPUB without {CONTAINER}"
-        raise CorruptFileError(msg, path=src.name)
-    xml = _zip.read_entry(src, entry)
-    check_xml(xml, CONTAINER, src.name)
+        raise CorruptFileError(missing, path=src.name)
+    data = _zip.read_entry(src, entry)
+    check_xml(data, path, src.name)
+    return entry, data
+
+
+def _package_path(src: Source, archive: _zip.Archive) -> str:
+    _, xml = _xml_entry(src, archive, CONTAINER, f"EPUB without {CONTAINER}")
     match = re.search(rb"<(?:[\w.-]+:)?rootfile\b[^>]*\bfull-path\s*=\s*[\"']([^\"']+)", xml)
     if match is None:
         msg = "EPUB container.xml names no package document"
@@ -65,12 +71,7 @@ def _package_path(src: Source, archive: _zip.Archive) -> str:
 def _package(src: Source) -> tuple[_zip.Archive, _zip.Entry, str]:
     archive = _zip.read_archive(src)
     path = _package_path(src, archive)
-    entry = archive.get(path)
-    if entry is None:
-        msg = f"EPUB package document {path!r} is missing"
-        raise CorruptFileError(msg, path=src.name)
-    data = _zip.read_entry(src, entry)
-    check_xml(data, path, src.name)
+    entry, data = _xml_entry(src, archive, path, f"EPUB package document {path!r} is missing")
     try:
         return archive, entry, data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
