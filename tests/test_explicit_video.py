@@ -371,3 +371,15 @@ def test_label_corner_for_video_and_pictures(tmp_path: Path) -> None:
                                    str(clip), "-o", str(tmp_path / "o2")])
     assert bad.exit_code == 2
     assert "--label-corner" in bad.output
+
+
+def test_progress_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("aiglabel.explicit.video.PROGRESS_INTERVAL_S", 0.0)
+    src = make_clip(tmp_path / "a.mp4", audio=None)
+    seen: list[float] = []
+    aiglabel.label(src, tmp_path / "b.mp4", record(), notice=ExplicitLabel(),
+                   progress=seen.append)
+    assert len(seen) >= 60
+    assert seen == sorted(seen)
+    assert 0.0 <= seen[0] < 0.1
+    assert 0.9 < seen[-1] <= 1.0

@@ -23,7 +23,7 @@ from aiglabel.model import Finding, Severity
 from aiglabel.registry import Registry, default_registry
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from aiglabel.codecs.base import CodecBase
     from aiglabel.explicit.files import ExplicitLabel
@@ -297,6 +297,7 @@ def label(
     txt_carrier: str | None = None,
     sign: LabelSigner | None = None,
     c2pa: C2paOptions | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> LabelResult:
     """Label a file: write ``dst`` (a new file), or replace ``src`` atomically with ``in_place``.
 
@@ -326,6 +327,7 @@ def label(
             digest of what is written, after any explicit label).
         c2pa: sign a C2PA manifest as the last step, over the labelled file
             (:class:`aiglabel.provenance.step.C2paOptions`; the ``c2pa`` extra).
+        progress: called with the fraction done during long work (burning a video label).
 
     Raises:
         InvalidLabelError: the record breaks GB 45438 Annex E, or the notice rules §A.0.
@@ -342,11 +344,11 @@ def label(
 
         return label_with_c2pa(src, dst, record, c2pa, in_place=in_place, overwrite=overwrite,
                                registry=registry, notice=notice, txt_carrier=txt_carrier,
-                               sign=sign)
+                               sign=sign, progress=progress)
     if notice is not None:
         return _label_with_notice(Path(src), dst, record, notice, in_place=in_place,
                                   overwrite=overwrite, registry=registry,
-                                  txt_carrier=txt_carrier, sign=sign)
+                                  txt_carrier=txt_carrier, sign=sign, progress=progress)
     return write_label(src, dst, record, in_place=in_place, overwrite=overwrite,
                        registry=registry, txt_carrier=txt_carrier, sign=sign)
 
@@ -393,7 +395,8 @@ NOTICE_MAX_BYTES = 256 << 20  # text, pictures and audio get their explicit labe
 def _label_with_notice(src: Path, dst: str | os.PathLike[str] | None, record: AIGCRecord,
                        notice: TextNotice | ExplicitLabel, *, in_place: bool, overwrite: bool,
                        registry: Registry | None, txt_carrier: str | None,
-                       sign: LabelSigner | None = None) -> LabelResult:
+                       sign: LabelSigner | None = None,
+                       progress: Callable[[float], None] | None = None) -> LabelResult:
     from aiglabel.explicit.files import (
         VIDEO_CONTAINERS,
         ExplicitLabel,
@@ -409,7 +412,8 @@ def _label_with_notice(src: Path, dst: str | os.PathLike[str] | None, record: AI
         kind = _registry(registry).identify(probe, str(src)).name
     if kind in VIDEO_CONTAINERS and has_video(src):
         return _label_video(src, dst_path, record, explicit, in_place=in_place,
-                            overwrite=overwrite, registry=registry, sign=sign)
+                            overwrite=overwrite, registry=registry, sign=sign,
+                            progress=progress)
     size = src.stat().st_size
     if size > NOTICE_MAX_BYTES:
         msg = f"{size} bytes is too large to add an explicit label to (limit {NOTICE_MAX_BYTES})"
@@ -431,7 +435,8 @@ def _label_with_notice(src: Path, dst: str | os.PathLike[str] | None, record: AI
 
 def _label_video(src: Path, dst_path: Path, record: AIGCRecord, explicit: ExplicitLabel, *,
                  in_place: bool, overwrite: bool, registry: Registry | None,
-                 sign: LabelSigner | None) -> LabelResult:
+                 sign: LabelSigner | None,
+                 progress: Callable[[float], None] | None = None) -> LabelResult:
     """Burn the label into a video (streamed through an unnamed temporary file in the
     destination folder, gone on any failure), then write the implicit label from it."""
     import tempfile
@@ -439,7 +444,7 @@ def _label_video(src: Path, dst_path: Path, record: AIGCRecord, explicit: Explic
     from aiglabel.explicit.files import add_explicit_video
 
     with tempfile.TemporaryFile(dir=dst_path.parent, prefix=".aiglabel-video-") as tmp:
-        report = add_explicit_video(src, tmp, explicit, name=str(src))
+        report = add_explicit_video(src, tmp, explicit, name=str(src), progress=progress)
         tmp.seek(0)
         source = Source(tmp, name=str(src))
         with parse_errors(str(src)):

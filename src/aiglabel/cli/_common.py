@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 import typer
 
@@ -35,6 +35,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "Expansion",
+    "FileProgress",
     "InPlaceOption",
     "Job",
     "Outcome",
@@ -407,6 +408,49 @@ class Reporter:
 
 def _nothing() -> None:
     return None
+
+
+class FileProgress:
+    """A per-file progress callback for long work (a video transcode): ``self(fraction)``.
+
+    The bar appears on the first call -- as a second line under the batch bar, or on its own
+    for a single file -- only on a terminal and without ``--quiet``; :meth:`close` removes it.
+    """
+
+    def __init__(self, reporter: Reporter, description: str) -> None:
+        self._reporter = reporter
+        self._description = description
+        self._live: Progress | None = None
+        self._own = False
+        self._task: Any = None
+
+    def __call__(self, fraction: float) -> None:
+        if self._reporter.quiet or not sys.stderr.isatty():
+            return
+        if self._task is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+            live = self._reporter._progress  # noqa: SLF001  (the batch bar, when there is one)
+            if live is None:
+                live = Progress(TextColumn("{task.description}"), BarColumn(),
+                                TaskProgressColumn(), console=Console(stderr=True),
+                                transient=True, redirect_stdout=False, redirect_stderr=False)
+                live.start()
+                self._own = True
+            self._live = live
+            self._task = live.add_task(self._description, total=1.0)
+        if self._live is not None:
+            self._live.update(self._task, completed=min(max(fraction, 0.0), 1.0))
+
+    def close(self) -> None:
+        """Remove the bar (stop it when it was this file's own)."""
+        if self._live is None:
+            return
+        self._live.remove_task(self._task)
+        if self._own:
+            self._live.stop()
+        self._live = None
 
 
 def attempt(job: Job, func: Callable[[], T], reporter: Reporter) -> Outcome[T]:

@@ -16,6 +16,7 @@ from aiglabel import AIGCRecord, InvalidLabelError, LabelResult, OutputError, la
 from aiglabel.cli._common import (
     EXIT_FAILED,
     BindContentOption,
+    FileProgress,
     InPlaceOption,
     Job,
     OutputOption,
@@ -37,6 +38,8 @@ from aiglabel.explicit.text import DEFAULT_NOTICE
 from aiglabel.gb45438 import validate
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from aiglabel.provenance.step import C2paOptions
     from aiglabel.signing import LabelSigner
 
@@ -47,10 +50,11 @@ def _label_one(
     src: Path, dst: Path | None, record: AIGCRecord, *, in_place: bool, overwrite: bool,
     notice: ExplicitLabel | None = None, txt_carrier: str | None = None,
     sign: LabelSigner | None = None, c2pa: C2paOptions | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> LabelResult:
     """Label one file, creating the output's parent folders only when they are needed."""
     call = functools.partial(label, record=record, notice=notice, txt_carrier=txt_carrier,
-                             sign=sign, c2pa=c2pa)
+                             sign=sign, c2pa=c2pa, progress=progress)
     if in_place or dst is None:
         return call(src, None, in_place=True)
     try:
@@ -441,11 +445,16 @@ def _process(
 ) -> None:
     record = AIGCRecord.for_producer(code, produce_id, propagator=propagator)
     dst = None if in_place or output is None else output / job.rel
+    progress = FileProgress(reporter, f"labelling {job.display}")
     call = functools.partial(
         _label_one, job.src, dst, record, in_place=in_place, overwrite=overwrite,
         notice=text_notice, txt_carrier=txt_carrier, sign=signer, c2pa=c2pa,
+        progress=progress,
     )
-    outcome = attempt(job, call, reporter)
+    try:
+        outcome = attempt(job, call, reporter)
+    finally:
+        progress.close()
     if outcome.status == "ok" and outcome.value is not None:
         result = outcome.value
         where = f"-> {dst}" if dst is not None else "(in place)"

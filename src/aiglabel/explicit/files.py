@@ -28,6 +28,8 @@ from aiglabel.errors import InvalidLabelError
 from aiglabel.explicit.text import DEFAULT_NOTICE, check_wording
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from aiglabel.codecs.base import CodecBase
     from aiglabel.explicit.video import VideoLabelReport
 
@@ -159,12 +161,13 @@ def has_video(path: str | os.PathLike[str] | IO[bytes]) -> bool:
 
 
 def add_explicit_video(src: str | os.PathLike[str], dst: IO[bytes], label: ExplicitLabel, *,
-                       name: str | None = None) -> VideoLabelReport:
+                       name: str | None = None,
+                       progress: Callable[[float], None] | None = None) -> VideoLabelReport:
     """Burn ``label`` into the video ``src``, writing ``dst`` (readable, seekable); see
     :func:`aiglabel.explicit.video.add_video_label`."""
     from aiglabel.explicit.video import add_video_label
 
-    return add_video_label(src, dst, name=name, label=label.video_label())
+    return add_video_label(src, dst, name=name, label=label.video_label(), progress=progress)
 
 
 def _text_position(places: tuple[str, ...] | None) -> str:

@@ -37,6 +37,8 @@ from aiglabel.errors import CarrierUnsupportedError, CorruptFileError, InvalidLa
 from aiglabel.explicit.image import DEFAULT_IMAGE_WORDING, IMAGE_TARGET_RATIO, ImageLabel
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from aiglabel.explicit._videoblend import FramePlan
 
 __all__ = [
@@ -55,6 +57,7 @@ VIDEO_MIN_TEXT_HEIGHT_RATIO = 0.05  # GB 5.4 (rules §A.8)
 VIDEO_MIN_DURATION_S = 2.0  # GB 5.4: at least 2 s at normal playback speed (rules §A.8)
 VIDEO_DEFAULT_DURATION_S = 2.5  # rules §A.4 [project choice]: a margin over 2 s
 VIDEO_POSITIONS = ("start", "middle", "end")
+PROGRESS_INTERVAL_S = 0.5  # seconds between progress callbacks
 
 # Decoder name -> (encoder, options giving near-transparent quality) [project choice]. The
 # same numbers are what the benchmark gives ffmpeg's drawtext.
@@ -192,9 +195,11 @@ def _duration(source: Any, stream: Any) -> float:
 
 
 def add_video_label(src: str | os.PathLike[str] | IO[bytes], dst: IO[bytes], *,
-                    name: str | None = None, label: VideoLabel | None = None) -> VideoLabelReport:
+                    name: str | None = None, label: VideoLabel | None = None,
+                    progress: Callable[[float], None] | None = None) -> VideoLabelReport:
     """Burn the explicit label into the video ``src`` and write the result to ``dst`` (a
-    seekable binary file) in the same container format (see the module docstring).
+    readable, seekable binary file) in the same container format (see the module docstring).
+    ``progress`` is called with the fraction done (by timestamps) about twice a second.
 
     Raises:
         CorruptFileError: PyAV cannot demux or decode the input.
@@ -210,7 +215,7 @@ def add_video_label(src: str | os.PathLike[str] | IO[bytes], dst: IO[bytes], *,
         opened: Any = av.open(src if isinstance(src, str) else
                               os.fspath(src) if isinstance(src, os.PathLike) else src)
         with opened as source:
-            report = _transcode(source, dst, shown, label)
+            report = _transcode(source, dst, shown, label, progress)
     except av.error.FFmpegError as exc:
         msg = f"cannot transcode the video ({exc})"
         raise CorruptFileError(msg, path=shown) from exc
@@ -228,8 +233,10 @@ def add_video_label(src: str | os.PathLike[str] | IO[bytes], dst: IO[bytes], *,
                             report.options, report.copied_streams, check, tuple(warnings))
 
 
-def _transcode(source: Any, dst: IO[bytes], name: str | None,
-               label: VideoLabel) -> VideoLabelReport:
+def _transcode(source: Any, dst: IO[bytes], name: str | None, label: VideoLabel,
+               progress: Callable[[float], None] | None = None) -> VideoLabelReport:
+    import time
+
     import av
 
     from aiglabel.explicit._videoblend import blend, plan_frames
@@ -291,6 +298,7 @@ def _transcode(source: Any, dst: IO[bytes], name: str | None,
         # Copied packets wait until the first frame is decoded: its display rotation must
         # be on the output stream before the muxer writes the header.
         waiting: list[Any] | None = []
+        reported = time.monotonic()
         for packet in source.demux():
             index = packet.stream.index
             if index in copies:
@@ -317,6 +325,9 @@ def _transcode(source: Any, dst: IO[bytes], name: str | None,
                 if any(a <= t < b for a, b in windows):
                     frame = blend(frame, plan)
                     labelled += 1
+                if progress is not None and time.monotonic() - reported >= PROGRESS_INTERVAL_S:
+                    reported = time.monotonic()
+                    progress(t / duration if duration > 0 else 0.0)
                 frame.pict_type = av.video.frame.PictureType.NONE
                 for encoded in out.encode(frame):
                     sink.mux(encoded)
