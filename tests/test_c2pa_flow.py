@@ -226,3 +226,25 @@ def test_ingredient_ai_and_capture_claims(tmp_path: Path, ca: DevCA) -> None:
     assert "not fetched" in remote.detail
     assert remote.manifest is not None
     assert remote.manifest["remote_url"] == "https://example.com/m.c2pa"
+
+
+def test_mid_sized_files_and_modes(tmp_path: Path, ca: DevCA) -> None:
+    """A manifest at the end of a 100 KB WAV is found (the probe reads the tail whenever the
+    file is larger than the head); in place keeps the file's permission bits."""
+    import wave
+
+    src = tmp_path / "tone.wav"
+    with wave.open(str(src), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(bytes(range(256)) * 400)  # 102 400 bytes of samples
+    dst = tmp_path / "signed.wav"
+    aiglabel.label(src, dst, AIGCRecord.for_producer(PRODUCER, "w"), c2pa=_options(ca))
+    assert 64 << 10 < dst.stat().st_size < 128 << 10
+    report = verify(dst, options=VerifyOptions(c2pa_anchors=ca.trust_anchors.read_text()))
+    assert _c2pa(report).integrity.value == "trusted"
+    src.chmod(0o664)
+    aiglabel.label(src, None, AIGCRecord.for_producer(PRODUCER, "m"), in_place=True,
+                   c2pa=_options(ca))
+    assert src.stat().st_mode & 0o777 == 0o664

@@ -228,3 +228,32 @@ def test_rhythm_settings_reach_the_file_and_are_bounded(tmp_path: Path) -> None:
                                    "-o", str(tmp_path / "b")])
     assert bad.exit_code == 2
     assert "--rhythm-hz" in bad.output
+
+
+@pytest.mark.parametrize("fixture", ["mp3/old-label.mp3", "flac/plain.flac", "mp4/itunes.m4a"])
+def test_cover_art_is_kept(tmp_path: Path, fixture: str) -> None:
+    """Cover pictures (attached_pic streams) travel through the re-encode unchanged."""
+    import subprocess
+
+    av = pytest.importorskip("av")
+    ffmpeg = pytest.importorskip("imageio_ffmpeg").get_ffmpeg_exe()
+    from PIL import Image
+
+    from aiglabel.explicit.audio import add_audio_label
+
+    Image.new("RGB", (32, 32), (200, 10, 10)).save(tmp_path / "cover.jpg")
+    src = tmp_path / f"covered{(MEDIA / fixture).suffix}"
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(MEDIA / fixture), "-i",
+                    str(tmp_path / "cover.jpg"), "-map", "0:a", "-map", "1", "-c", "copy",
+                    "-disposition:v", "attached_pic", str(src)], check=True)
+
+    def covers(data: bytes) -> list[bytes]:
+        with av.open(io.BytesIO(data)) as container:
+            pics = [s for s in container.streams.video
+                    if s.disposition & av.stream.Disposition.attached_pic]
+            return [bytes(p) for p in container.demux(*pics) if p.size] if pics else []
+
+    before = covers(src.read_bytes())
+    assert len(before) == 1
+    out = add_audio_label(src.read_bytes(), name=src.name)
+    assert covers(out) == before

@@ -383,3 +383,26 @@ def test_progress_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert seen == sorted(seen)
     assert 0.0 <= seen[0] < 0.1
     assert 0.9 < seen[-1] <= 1.0
+
+
+def test_variable_frame_rate_holds_count(tmp_path: Path) -> None:
+    """A frame shown for 2.6 s (a slideshow) carries the label for all that time."""
+    from fractions import Fraction
+
+    src = tmp_path / "vfr.mkv"
+    with av.open(str(src), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        stream.time_base = Fraction(1, 1000)
+        for pts in (0, 2600, 2700, 2800):
+            picture = np.full((240, 320, 3), pts // 20 % 256, np.uint8)
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    report = _label(src, tmp_path / "out.mkv")
+    assert report.labelled_frames == 1
+    assert report.check.opening_seconds == pytest.approx(2.6, abs=0.01)

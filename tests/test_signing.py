@@ -306,3 +306,57 @@ def test_hostile_tokens_are_invalid_not_crashes() -> None:
         with pytest.raises(TokenError):
             parse_token(text)
     assert parse_token('{"SecurityData":{"Version":"other"}}') is None  # someone else's
+
+
+def test_review_fixes(tmp_path: Path, producer_key: SigningKey, platform_key: SigningKey,
+                      trust: TrustStore) -> None:
+    """Hostile TBSData keeps the label's evidence; a key id alone is not trust; renewed
+    entries are found; malformed trust files are clean errors; a platform does not
+    countersign a tampered label; keys init replaces a symlink instead of writing through."""
+    from aiglabel.verify.propagate import propagate
+
+    token = json.loads(sign_record(AIGCRecord.for_producer(PRODUCER, "t"),
+                                   producer_key).reserved_code1)
+    token["SecurityData"]["TBSData"] = []
+    hostile = AIGCRecord.for_producer(PRODUCER, "t",
+                                      reserved_code1=json.dumps(token, separators=(",", ":")))
+    report = _report(aiglabel.label_bytes(PNG, hostile), trust, "x.png")
+    assert report.verdict is Verdict.SUSPECTED
+    assert _states(report)["ReservedCode1"] == "invalid"
+
+    impostor = generate_key("ed25519")
+    fake = TrustStore([TrustEntry(PRODUCER, "producer", producer_key.alg, impostor.kid,
+                                  producer_key.public_pem().decode())])
+    assert fake.lookup(PRODUCER, "producer", impostor.kid, impostor.public_der)[0] is None
+    renewed = TrustStore([
+        TrustEntry(PRODUCER, "producer", producer_key.alg, producer_key.kid,
+                   producer_key.public_pem().decode(), not_after="2020-01-01"),
+        TrustEntry(PRODUCER, "any", producer_key.alg, producer_key.kid,
+                   producer_key.public_pem().decode(), not_before="2024-01-01")])
+    assert renewed.lookup(PRODUCER, "producer", producer_key.kid)[1] == "trusted"
+
+    for body in ('{"format":"aiglabel-trust/1","keys":5}',
+                 '{"format":"aiglabel-trust/1","keys":[{"public_key":5}]}',
+                 '{"format":"aiglabel-trust/1","keys":' + "[" * 5000 + "]" * 5000 + "}"):
+        (tmp_path / "t.json").write_text(body)
+        with pytest.raises(aiglabel.InvalidLabelError):
+            TrustStore.load(tmp_path / "t.json")
+
+    tampered = _relabel(_signed_file(JPEG, producer_key), lambda r: dataclasses.replace(
+        r, produce_id="edited"))
+    (tmp_path / "in.jpg").write_bytes(tampered)
+    with pytest.raises(aiglabel.InvalidLabelError, match="refusing to sign"):
+        propagate(tmp_path / "in.jpg", tmp_path / "out.jpg", platform=PLATFORM,
+                  sign=LabelSigner(platform_key, role="platform"))
+    assert not (tmp_path / "out.jpg").exists()
+
+    from typer.testing import CliRunner
+
+    from aiglabel.cli.main import app
+
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "aiglabel-signing.key").symlink_to(tmp_path / "elsewhere.key")
+    made = CliRunner().invoke(app, ["keys", "init", "-o", str(tmp_path / "k"), "--overwrite"])
+    assert made.exit_code == 0, made.output
+    assert not (tmp_path / "elsewhere.key").exists()
+    assert (tmp_path / "k" / "aiglabel-signing.key").stat().st_mode & 0o777 == 0o600

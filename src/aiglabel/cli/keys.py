@@ -14,6 +14,7 @@ Files written into ``-o DIR`` (existing ones are refused without ``--overwrite``
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from pathlib import Path  # noqa: TC003  (typer reads the annotations at run time)
@@ -40,11 +41,20 @@ app = typer.Typer(
 
 
 def _write(path: Path, data: bytes, *, private: bool = False) -> None:
-    """Write a new file (mode 0600 for private keys), never following an existing one."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(path, flags, 0o600 if private else 0o644)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
+    """Write ``path`` through a new temporary file (mode 0600 for private keys, 0644 else)
+    renamed over it: an existing file or symlink there is replaced, never written through."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600 if private else 0o644)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 @app.command("init")
@@ -110,7 +120,7 @@ def init_command(
         store = TrustStore([TrustEntry(code, role, key.alg, key.kid, key.public_pem().decode(),
                                        not_before=dt.date.today().isoformat(),
                                        note=f"created by aiglabel keys init ({role})")])
-        store.save(paths[2])
+        _write(paths[2], store.to_json().encode("utf-8"))
         typer.echo(f"{paths[0]}  private key ({key.alg}, kid {key.kid}); keep it secret"
                    + (" (encrypted)" if passphrase else ""))
         typer.echo(f"{paths[1]}  public key: publish it so platforms can trust it")

@@ -340,7 +340,7 @@ def add_audio_label(data: bytes, *, name: str | None = None,
             where[_label_of(where, places)] = offset
         offset += part.shape[1]
     signal = np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
-    result = _encode(signal, settings, name)
+    result = _encode(signal, settings, name, data)
     _self_check(result, where, mono_cue if cue == "voice" else None, name)
     return result
 
@@ -350,8 +350,10 @@ def _label_of(seen: dict[str, int], places: tuple[str, ...]) -> str:
     return next(p for p in ("start", "middle", "end") if p in places and p not in seen)
 
 
-def _encode(signal: NDArray[np.float32], settings: _Settings, name: str | None) -> bytes:
-    """``signal`` (planar float) encoded like the source."""
+def _encode(signal: NDArray[np.float32], settings: _Settings, name: str | None,
+            source: bytes) -> bytes:
+    """``signal`` (planar float) encoded like the source, its cover art (``attached_pic``
+    streams of ``source``) copied as they are."""
     import io
 
     import av
@@ -365,12 +367,15 @@ def _encode(signal: NDArray[np.float32], settings: _Settings, name: str | None) 
     out = io.BytesIO()
     container_format = {"mov,mp4,m4a,3gp,3g2,mj2": "ipod"}.get(
         settings.container, settings.container.split(",")[0])
+    if container_format == "ipod" and _has_covers(source):
+        container_format = "mp4"  # FFmpeg's ipod muxer refuses cover pictures; mp4 writes covr
     writer: Any = av.open(out, "w", format=container_format)
     with writer as sink:
         target = sink.add_stream(encoder, rate=settings.rate, layout=settings.layout)
         if settings.bit_rate:
             target.bit_rate = settings.bit_rate
         sink.metadata.update(settings.tags)
+        _copy_covers(source, sink, name)
         frame = av.AudioFrame.from_ndarray(signal, format="fltp", layout=settings.layout)
         frame.sample_rate = settings.rate
         encode_fmt = target.codec_context.format.name
@@ -383,6 +388,49 @@ def _encode(signal: NDArray[np.float32], settings: _Settings, name: str | None) 
         for packet in target.encode(None):
             sink.mux(packet)
     return out.getvalue()
+
+
+def _has_covers(source: bytes) -> bool:
+    import io
+
+    import av
+
+    opened: Any = av.open(io.BytesIO(source))
+    with opened as container:
+        return any(s.disposition & av.stream.Disposition.attached_pic
+                   for s in container.streams.video)
+
+
+def _copy_covers(source: bytes, sink: Any, name: str | None) -> None:
+    """Copy the cover pictures (``attached_pic`` video streams) of ``source`` into ``sink``.
+
+    Raises:
+        CarrierUnsupportedError: the output container cannot carry them (never dropped
+            silently).
+    """
+    import io
+
+    import av
+
+    from aiglabel.errors import CarrierUnsupportedError
+
+    opened: Any = av.open(io.BytesIO(source))
+    with opened as container:
+        covers = [s for s in container.streams.video
+                  if s.disposition & av.stream.Disposition.attached_pic]
+        if not covers:
+            return
+        try:
+            targets = {s.index: sink.add_stream_from_template(s) for s in covers}
+            for stream in covers:
+                targets[stream.index].disposition = stream.disposition
+            for packet in container.demux(*covers):
+                if packet.size:
+                    packet.stream = targets[packet.stream_index]
+                    sink.mux(packet)
+        except (ValueError, av.error.FFmpegError) as exc:
+            msg = f"cannot keep the cover art while re-encoding the audio ({exc})"
+            raise CarrierUnsupportedError(msg, path=name) from exc
 
 
 def _self_check(data: bytes, where: dict[str, int], voice: NDArray[np.float32] | None,

@@ -233,6 +233,21 @@ def add_video_label(src: str | os.PathLike[str] | IO[bytes], dst: IO[bytes], *,
                             report.options, report.copied_streams, check, tuple(warnings))
 
 
+def _main_video(container: Any, name: str | None) -> Any:
+    """The first video stream that is not cover art (an ``attached_pic``).
+
+    Raises:
+        CarrierUnsupportedError: there is none.
+    """
+    import av
+
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    msg = "no video stream to draw the label on"
+    raise CarrierUnsupportedError(msg, path=name)
+
+
 def _transcode(source: Any, dst: IO[bytes], name: str | None, label: VideoLabel,
                progress: Callable[[float], None] | None = None) -> VideoLabelReport:
     import time
@@ -241,10 +256,7 @@ def _transcode(source: Any, dst: IO[bytes], name: str | None, label: VideoLabel,
 
     from aiglabel.explicit._videoblend import blend, plan_frames
 
-    if not source.streams.video:
-        msg = "no video stream to draw the label on"
-        raise CarrierUnsupportedError(msg, path=name)
-    video = source.streams.video[0]
+    video = _main_video(source, name)
     decoder = video.codec_context
     decoder.thread_type = "AUTO"
     encoder_name, options = _ENCODERS.get(decoder.name, (decoder.name, {}))
@@ -365,15 +377,17 @@ def check_video_label(data: IO[bytes] | str | os.PathLike[str], *, name: str | N
     label = label or VideoLabel()
     opened: Any = av.open(os.fspath(data) if isinstance(data, str | os.PathLike) else data)
     with opened as container:
-        video = container.streams.video[0]
+        video = _main_video(container, name)
         video.codec_context.thread_type = "AUTO"
         duration = _duration(container, video)
         rate = float(video.average_rate or video.guessed_rate or 0)
         first: float | None = None
         last = 0.0
+        end: float | None = None  # when the labelled run ends: the next frame's time
         count = 0
         plan: FramePlan | None = None
         step = 1 / rate if rate else 0.0
+        held = step
         glyph_ratio = 0.0
         for frame in container.decode(video):
             if plan is None:
@@ -384,14 +398,18 @@ def check_video_label(data: IO[bytes] | str | os.PathLike[str], *, name: str | N
             if first is None:
                 first = t
             if not label_visible(frame, plan):
+                end = t  # a frame is shown until the next one (variable frame rates too)
                 break
             if count == 0:
                 short = min(frame.width, frame.height)
                 glyph_ratio = glyph_height(frame, plan) / short
             last, count = t, count + 1
+            held = float(frame.duration * video.time_base) if frame.duration else step
             if last - first >= label.seconds:  # the opening label has been seen long enough
                 break
-    shown = (last - first + step) if first is not None and count else 0.0
+    if end is None:
+        end = last + held
+    shown = (end - first) if first is not None and count else 0.0
     needed = min(VIDEO_MIN_DURATION_S, duration) - step / 2
     if count == 0 or shown < needed or glyph_ratio < VIDEO_MIN_TEXT_HEIGHT_RATIO:
         msg = (f"video label self-check failed: the label shows for {shown:.2f} s from the "

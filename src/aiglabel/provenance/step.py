@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,13 +66,11 @@ def label_with_c2pa(src: str | os.PathLike[str], dst: str | os.PathLike[str] | N
                            title=c2pa.title, overwrite=True)
         _check_signed(labelled, signed_path, result.record, label_args.get("sign"),
                       str(src_path))
+        os.chmod(signed_path, stat.S_IMODE(src_path.stat().st_mode))  # as label() keeps it
         if overwrite or in_place:
             os.replace(signed_path, dst_path)
         else:
-            os.link(signed_path, dst_path)  # fails if dst appeared meanwhile: never clobber
-    except FileExistsError:
-        msg = "output exists (use --overwrite or --in-place)"
-        raise OutputError(msg, path=str(dst_path)) from None
+            _link_new(signed_path, dst_path)
     finally:
         for path in temps:
             with contextlib.suppress(FileNotFoundError):
@@ -82,6 +81,21 @@ def label_with_c2pa(src: str | os.PathLike[str], dst: str | os.PathLike[str] | N
         result, source=str(src_path), destination=str(dst_path),
         bytes_written=dst_path.stat().st_size,
         c2pa=f"{signed.alg} manifest, {signed.intent}, {signed.manifest_size} bytes")
+
+
+def _link_new(path: Path, dst: Path) -> None:
+    """Give ``path`` the name ``dst`` without replacing a file that appeared there meanwhile
+    (a hard link where the filesystem has them, else an existence check and a rename)."""
+    try:
+        os.link(path, dst)
+    except FileExistsError:
+        msg = "output exists (use --overwrite or --in-place)"
+        raise OutputError(msg, path=str(dst)) from None
+    except OSError:  # no hard links on this filesystem
+        if dst.exists():
+            msg = "output exists (use --overwrite or --in-place)"
+            raise OutputError(msg, path=str(dst)) from None
+        os.replace(path, dst)
 
 
 def _temp(dst: Path, suffix: str) -> str:

@@ -183,7 +183,7 @@ def _check_one(record: AIGCRecord, role: str, field: str, value: str, signer: st
     if trust is None:
         return result(SignatureState.UNKNOWN_KEY, f"{field}: valid {token.alg} signature by "
                       f"key {token.kid}, no trust file to check it against{bound_note}", token)
-    entry, why = trust.lookup(signer, role, token.kid)
+    entry, why = trust.lookup(signer, role, token.kid, token.public_key)
     if entry is None:
         return result(SignatureState.UNKNOWN_KEY, f"{field}: valid {token.alg} signature by "
                       f"key {token.kid}, but {why}{bound_note}", token)

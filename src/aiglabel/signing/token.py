@@ -142,6 +142,10 @@ def parse_token(text: str) -> SecurityToken | None:
         return None
     try:
         pub = data["PubSD"]
+        tbs = data.get("TBSData", {})
+        if not isinstance(pub, dict) or not isinstance(tbs, dict):
+            msg = "PubSD and TBSData must be objects"
+            raise TokenError(msg)
         alg, kid = pub["Alg"], pub["KeyId"]
         if alg not in ALGORITHMS or pub.get("OID") != ALGORITHMS[alg]:
             msg = f"unknown algorithm {alg!r}"
@@ -151,16 +155,18 @@ def parse_token(text: str) -> SecurityToken | None:
             raise TokenError(msg)
         key, signature = b64url_decode(pub["KeyValue"]), b64url_decode(pub["Sig"])
         essence = None
-        bound = data.get("TBSData", {}).get("Type") == "Md+Bnd"
-        if bound:
+        if tbs.get("Type") == "Md+Bnd":
             (binding,) = data["Bindings"]
+            if not isinstance(binding, dict):
+                msg = "a Bindings entry must be an object"
+                raise TokenError(msg)
             essence = binding["Value"]
             if binding.get("CntSel") != "essence" or not _HEX64.fullmatch(str(essence)):
                 msg = "Bindings does not hold a 64-hex essence digest"
                 raise TokenError(msg)
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, TokenError):
-            raise
+    except TokenError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         msg = f"SecurityData is incomplete ({type(exc).__name__}: {exc})"
         raise TokenError(msg) from None
     return SecurityToken(alg, kid, key, signature, essence)

@@ -70,15 +70,23 @@ class TrustStore:
         shown = os.fspath(path)
         try:
             data = json.loads(Path(path).read_text("utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             msg = f"cannot read the trust file ({exc})"
             raise InvalidLabelError(msg, path=shown) from None
         if not isinstance(data, dict) or data.get("format") != TRUST_FORMAT:
             msg = f"not a trust file (expected \"format\": \"{TRUST_FORMAT}\")"
             raise InvalidLabelError(msg, path=shown)
+        raw_keys = data.get("keys", [])
+        if not isinstance(raw_keys, list):
+            msg = "\"keys\" must be a list of key entries"
+            raise InvalidLabelError(msg, path=shown)
         entries = []
-        for i, raw in enumerate(data.get("keys", [])):
+        for i, raw in enumerate(raw_keys):
             try:
+                if not isinstance(raw, dict) or not all(
+                        isinstance(v, str) or v is None for v in raw.values()):
+                    msg = "an entry is an object of strings"
+                    raise ValueError(msg)
                 entry = TrustEntry(**raw)
                 alg, spki = load_public_key(entry.public_key.encode())
                 problems = [
@@ -88,7 +96,7 @@ class TrustStore:
                                                 f"{key_id(spki)}"),
                 ]
                 entry.in_force(dt.date.today())  # dates parse
-            except (TypeError, ValueError, InvalidLabelError) as exc:
+            except (TypeError, ValueError, AttributeError, InvalidLabelError) as exc:
                 msg = f"trust entry {i}: {getattr(exc, 'message', exc)}"
                 raise InvalidLabelError(msg, path=shown) from None
             bad = [text for failed, text in problems if failed]
@@ -98,11 +106,26 @@ class TrustStore:
             entries.append(entry)
         return cls(entries)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the trust file (pretty JSON)."""
+    def to_json(self) -> str:
+        """The trust file's text (pretty JSON)."""
         data: dict[str, Any] = {"format": TRUST_FORMAT,
                                 "keys": [asdict(e) for e in self.entries]}
-        Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the trust file atomically (a temporary file renamed over it)."""
+        import tempfile
+
+        target = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(self.to_json())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def add(self, entry: TrustEntry) -> None:
         """Trust one more key (an entry with the same code, role and kid is replaced)."""
@@ -110,18 +133,26 @@ class TrustStore:
                         if (e.code, e.role, e.kid) != (entry.code, entry.role, entry.kid)]
         self.entries.append(entry)
 
-    def lookup(self, code: str, role: str, kid: str,
+    def lookup(self, code: str, role: str, kid: str, public_key: bytes | None = None,
                today: dt.date | None = None) -> tuple[TrustEntry | None, str]:
-        """The entry trusting ``kid`` to sign as ``role`` for ``code``, and if none, why."""
+        """The entry trusting the key ``kid`` (whose DER SubjectPublicKeyInfo, when given,
+        must equal the trusted key: a key id alone is 64 bits) to sign as ``role`` for
+        ``code`` on ``today``, and if none, why."""
+        from aiglabel.signing.keys import load_public_key
+
         day = today or dt.date.today()
         same_kid = [e for e in self.entries if e.kid == kid]
+        if public_key is not None:
+            same_kid = [e for e in same_kid
+                        if load_public_key(e.public_key.encode())[1] == public_key]
         if not same_kid:
             return None, "the key is not in the trust file"
-        for entry in same_kid:
-            if entry.code == code and entry.role in (role, "any"):
-                if entry.in_force(day):
-                    return entry, "trusted"
-                return None, (f"the key was trusted for {code} from {entry.not_before or '-'} "
-                              f"to {entry.not_after or '-'}, not on {day.isoformat()}")
-        codes = ", ".join(sorted({f"{e.code} ({e.role})" for e in same_kid}))
-        return None, f"the key is trusted for {codes}, not as {role} for {code}"
+        for_code = [e for e in same_kid if e.code == code and e.role in (role, "any")]
+        if not for_code:
+            codes = ", ".join(sorted({f"{e.code} ({e.role})" for e in same_kid}))
+            return None, f"the key is trusted for {codes}, not as {role} for {code}"
+        for entry in for_code:
+            if entry.in_force(day):
+                return entry, "trusted"
+        spans = "; ".join(f"{e.not_before or '-'} to {e.not_after or '-'}" for e in for_code)
+        return None, f"the key was trusted for {code} from {spans}, not on {day.isoformat()}"

@@ -49,7 +49,7 @@ def _has_marker(src: Source, codec: str) -> bool:
     """A manifest marker near either end (JPEG: APP11 may follow 128 KiB of EXIF and XMP)."""
     size = _JPEG_PROBE if codec == "jpeg" else _PROBE
     head = src.read_upto(0, size)
-    tail = src.read_upto(src.size - _PROBE, _PROBE) if src.size > size + _PROBE else b""
+    tail = src.read_upto(max(size, src.size - _PROBE), _PROBE) if src.size > size else b""
     return any(m in head or m in tail for m in _MARKERS)
 
 

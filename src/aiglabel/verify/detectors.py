@@ -97,7 +97,12 @@ def _with_signatures(evidence: Evidence, record: AIGCRecord, ctx: Context) -> Ev
             return None
         return ctx.codec.essence_digest(ctx.src)
 
-    checks = tuple(check_signatures(record, trust=ctx.options.trust, essence=essence))
+    try:
+        checks = tuple(check_signatures(record, trust=ctx.options.trust, essence=essence))
+    except (ImportError, ValueError, TypeError, AttributeError) as exc:
+        # Never lose the label's evidence over its signature: say why it was not checked.
+        ctx.warn(f"signatures not checked ({type(exc).__name__}: {exc})")
+        return evidence
     states = {c.state.value for c in checks}
     integrity = next((i for state, i in _SIGNATURE_INTEGRITY if state in states),
                      evidence.integrity)

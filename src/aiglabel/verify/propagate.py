@@ -98,6 +98,21 @@ def propagation_record(report: VerifyReport, platform: str, propagate_id: str,
     return record, created
 
 
+def _refuse_countersigning(report: VerifyReport, path: str) -> None:
+    """A platform never signs over a label whose producer signature failed: its signature
+    covers ReservedCode1 and would vouch for a tampered label.
+
+    Raises:
+        InvalidLabelError: naming the failed field and state.
+    """
+    for e in report.evidence:
+        for sig in e.signatures:
+            if sig.state.is_failure:
+                msg = (f"refusing to sign: the label's {sig.field} signature is "
+                       f"{sig.state.value} ({sig.detail})")
+                raise InvalidLabelError(msg, path=path)
+
+
 def propagate(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str] | None = None,
@@ -143,6 +158,8 @@ def propagate(
         reason = report.errors[0].removeprefix(f"{report.path}: ")
         error = UnsupportedFormatError if report.format is None else CorruptFileError
         raise error(reason, path=os.fspath(src))
+    if sign is not None:
+        _refuse_countersigning(report, os.fspath(src))
     pid = propagate_id if propagate_id is not None else new_produce_id()
     record, created = propagation_record(report, platform, pid, reserved_code2)
     try:
