@@ -239,7 +239,7 @@ def _decode(data: bytes, name: str | None) -> tuple[_Settings, NDArray[np.float3
     from aiglabel.errors import CarrierUnsupportedError, CorruptFileError
 
     try:
-        opened: Any = av.open(io.BytesIO(data))  # PyAV's stubs type streams loosely
+        opened: Any = av.open(io.BytesIO(data), metadata_errors="replace")  # stubs are loose
         with opened as source:
             if any(not (s.disposition & av.stream.Disposition.attached_pic)
                    for s in source.streams.video):
@@ -259,6 +259,9 @@ def _decode(data: bytes, name: str | None) -> tuple[_Settings, NDArray[np.float3
     except av.error.FFmpegError as exc:
         msg = f"cannot decode the audio ({exc})"
         raise CorruptFileError(msg, path=name) from exc
+    if any(c.shape[0] != settings.channels for c in chunks):
+        msg = "the audio changes its channel count mid-stream (a damaged stream)"
+        raise CorruptFileError(msg, path=name)
     audio: NDArray[np.float32] = (np.concatenate(chunks, axis=1).astype(np.float32) if chunks
                                   else np.zeros((settings.channels, 0), np.float32))
     return settings, audio
@@ -395,7 +398,7 @@ def _has_covers(source: bytes) -> bool:
 
     import av
 
-    opened: Any = av.open(io.BytesIO(source))
+    opened: Any = av.open(io.BytesIO(source), metadata_errors="replace")
     with opened as container:
         return any(s.disposition & av.stream.Disposition.attached_pic
                    for s in container.streams.video)
@@ -414,7 +417,7 @@ def _copy_covers(source: bytes, sink: Any, name: str | None) -> None:
 
     from aiglabel.errors import CarrierUnsupportedError
 
-    opened: Any = av.open(io.BytesIO(source))
+    opened: Any = av.open(io.BytesIO(source), metadata_errors="replace")
     with opened as container:
         covers = [s for s in container.streams.video
                   if s.disposition & av.stream.Disposition.attached_pic]
@@ -442,7 +445,7 @@ def _self_check(data: bytes, where: dict[str, int], voice: NDArray[np.float32] |
     import av
     import numpy as np
 
-    reader: Any = av.open(io.BytesIO(data))
+    reader: Any = av.open(io.BytesIO(data), metadata_errors="replace")
     with reader as container:
         rate = container.streams.audio[0].codec_context.sample_rate
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)

@@ -152,7 +152,8 @@ def has_video(path: str | os.PathLike[str] | IO[bytes]) -> bool:
     import av
 
     try:
-        opened: Any = av.open(os.fspath(path) if isinstance(path, str | os.PathLike) else path)
+        opened: Any = av.open(os.fspath(path) if isinstance(path, str | os.PathLike) else path,
+                              metadata_errors="replace")
         with opened as container:
             return any(not (s.disposition & av.stream.Disposition.attached_pic)
                        for s in container.streams.video)

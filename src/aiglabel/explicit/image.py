@@ -244,19 +244,23 @@ def add_image_label(data: bytes, *, name: str | None = None,
 
     from PIL import Image, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
 
-    from aiglabel.errors import CarrierUnsupportedError, CorruptFileError
+    from aiglabel.errors import CarrierUnsupportedError, CorruptFileError, LimitExceededError
 
     try:
         source = Image.open(io.BytesIO(data))
         source.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        frames = getattr(source, "n_frames", 1)  # TIFF walks its IFD chain here
+    except Image.DecompressionBombError as exc:
+        msg = f"the picture is too large to decode safely ({exc})"
+        raise LimitExceededError(msg, path=name) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError, EOFError) as exc:
         msg = f"cannot decode the picture to draw the label ({exc})"
         raise CorruptFileError(msg, path=name) from exc
     fmt = source.format or ""
     if fmt not in _FORMATS:
         msg = f"explicit image labels are written for JPEG, PNG, WebP and TIFF, not {fmt or '?'}"
         raise CarrierUnsupportedError(msg, path=name)
-    if getattr(source, "n_frames", 1) > 1:
+    if frames > 1:
         msg = "animated pictures are not labelled yet (every frame would need the label)"
         raise CarrierUnsupportedError(msg, path=name)
     rendered = render_label(source, label)

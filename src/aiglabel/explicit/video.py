@@ -213,10 +213,11 @@ def add_video_label(src: str | os.PathLike[str] | IO[bytes], dst: IO[bytes], *,
     start = dst.tell()
     try:
         opened: Any = av.open(src if isinstance(src, str) else
-                              os.fspath(src) if isinstance(src, os.PathLike) else src)
+                              os.fspath(src) if isinstance(src, os.PathLike) else src,
+                              metadata_errors="replace")
         with opened as source:
             report = _transcode(source, dst, shown, label, progress)
-    except av.error.FFmpegError as exc:
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         msg = f"cannot transcode the video ({exc})"
         raise CorruptFileError(msg, path=shown) from exc
     dst.flush()
@@ -243,6 +244,9 @@ def _main_video(container: Any, name: str | None) -> Any:
 
     for stream in container.streams.video:
         if not stream.disposition & av.stream.Disposition.attached_pic:
+            if stream.codec_context is None:
+                msg = "this PyAV build has no decoder for the video stream's codec"
+                raise CarrierUnsupportedError(msg, path=name)
             return stream
     msg = "no video stream to draw the label on"
     raise CarrierUnsupportedError(msg, path=name)
@@ -375,7 +379,8 @@ def check_video_label(data: IO[bytes] | str | os.PathLike[str], *, name: str | N
     from aiglabel.explicit._videoblend import glyph_height, label_visible, plan_frames
 
     label = label or VideoLabel()
-    opened: Any = av.open(os.fspath(data) if isinstance(data, str | os.PathLike) else data)
+    opened: Any = av.open(os.fspath(data) if isinstance(data, str | os.PathLike) else data,
+                          metadata_errors="replace")
     with opened as container:
         video = _main_video(container, name)
         video.codec_context.thread_type = "AUTO"

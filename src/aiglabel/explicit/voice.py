@@ -124,7 +124,7 @@ def load_voice(prompt: VoicePrompt | None, rate: int) -> NDArray[np.float32]:
     chunks: list[NDArray[np.float32]] = []
     count = 0
     try:
-        opened: Any = av.open(path)  # PyAV's stubs type streams loosely
+        opened: Any = av.open(path, metadata_errors="replace")  # PyAV stubs are loose
         with opened as container:
             if not container.streams.audio:
                 msg = "the voice prompt has no audio stream"

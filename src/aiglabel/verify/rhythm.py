@@ -23,7 +23,7 @@ def decode_ends(data: bytes, seconds: float
     """``(rate, total samples, first seconds, last seconds)`` of the first audio stream, mono;
     ``None`` when there is no audio stream or it does not decode."""
     try:
-        reader: Any = av.open(io.BytesIO(data))
+        reader: Any = av.open(io.BytesIO(data), metadata_errors="replace")
         with reader as container:
             if not container.streams.audio:
                 return None
