@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from aiglabel._io import EditPlan, Source, atomic_output, emit, parse_errors
+from aiglabel._io import DurableBatch, EditPlan, Source, atomic_output, emit, parse_errors
 from aiglabel._patch import apply_patch
 from aiglabel.codecs.base import CarrierInfo, FoundLabel
 from aiglabel.errors import (
@@ -298,6 +298,7 @@ def label(
     sign: LabelSigner | None = None,
     c2pa: C2paOptions | None = None,
     progress: Callable[[float], None] | None = None,
+    batch: DurableBatch | None = None,
 ) -> LabelResult:
     """Label a file: write ``dst`` (a new file), or replace ``src`` atomically with ``in_place``.
 
@@ -328,6 +329,10 @@ def label(
         c2pa: sign a C2PA manifest as the last step, over the labelled file
             (:class:`aiglabel.provenance.step.C2paOptions`; the ``c2pa`` extra).
         progress: called with the fraction done during long work (burning a video label).
+        batch: in place, let this :class:`~aiglabel._io.DurableBatch` make the rewritten file
+            durable together with others (one filesystem sync per batch instead of an fsync
+            per file); the file is replaced when the batch commits. Crash-safe patches and
+            explicit labels are still made durable one by one.
 
     Raises:
         InvalidLabelError: the record breaks GB 45438 Annex E, or the notice rules §A.0.
@@ -350,7 +355,7 @@ def label(
                                   overwrite=overwrite, registry=registry,
                                   txt_carrier=txt_carrier, sign=sign, progress=progress)
     return write_label(src, dst, record, in_place=in_place, overwrite=overwrite,
-                       registry=registry, txt_carrier=txt_carrier, sign=sign)
+                       registry=registry, txt_carrier=txt_carrier, sign=sign, batch=batch)
 
 
 TXT_CARRIERS = (None, "sidecar", "frontmatter")
@@ -499,6 +504,7 @@ def write_label(
     registry: Registry | None = None,
     txt_carrier: str | None = None,
     sign: LabelSigner | None = None,
+    batch: DurableBatch | None = None,
 ) -> LabelResult:
     """:func:`label` without the up-front validation (the codecs still serialize strictly).
 
@@ -516,7 +522,8 @@ def write_label(
             written = 0
             if sidecar is None or not in_place:  # in place, a sidecar leaves the text alone
                 with atomic_output(dst_path, overwrite=overwrite or in_place, durable=in_place,
-                                   mode_from=src_path) as out:
+                                   mode_from=src_path, batch=batch if in_place else None
+                                   ) as out:
                     written = emit(plan, source, out)
             if sidecar is not None:
                 written += _write_sidecar(dst_path, sidecar, durable=in_place)

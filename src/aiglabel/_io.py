@@ -24,8 +24,8 @@ from aiglabel.errors import AiglabelError, CorruptFileError, LimitExceededError,
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-__all__ = ["EditPlan", "Limits", "Source", "SourceIO", "Span", "atomic_output", "emit",
-           "parse_errors"]
+__all__ = ["DurableBatch", "EditPlan", "Limits", "Source", "SourceIO", "Span", "atomic_output",
+           "emit", "parse_errors"]
 
 HEAD_SIZE = 64 * 1024
 _COPY_CHUNK = 1 << 20
@@ -364,7 +364,8 @@ def emit(plan: EditPlan, src: Source, out: BinaryIO) -> int:
 
 @contextlib.contextmanager
 def atomic_output(
-    dst: Path, *, overwrite: bool = False, durable: bool = False, mode_from: Path | None = None
+    dst: Path, *, overwrite: bool = False, durable: bool = False, mode_from: Path | None = None,
+    batch: DurableBatch | None = None,
 ) -> Iterator[BinaryIO]:
     """Yield a temporary file next to ``dst`` that becomes ``dst`` only on success.
 
@@ -376,6 +377,9 @@ def atomic_output(
             ``dst`` is an error, checked again at the moment of linking.
         durable: fsync the file before the rename and the folder after it (in-place mode).
         mode_from: copy permission bits from this file.
+        batch: with ``durable``, hand the finished temporary file to this
+            :class:`DurableBatch` instead: it is renamed over ``dst`` when the batch commits,
+            after one filesystem sync for all its files.
 
     Raises:
         OutputError: ``dst`` exists (and not ``overwrite``) or cannot be written.
@@ -393,7 +397,7 @@ def atomic_output(
     try:
         with open(fd, "wb", buffering=0, closefd=True) as raw:
             yield raw
-            if durable:
+            if durable and batch is None:
                 os.fsync(raw.fileno())
         if mode_from is not None:
             with contextlib.suppress(OSError):
@@ -405,6 +409,9 @@ def atomic_output(
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
+        if durable and batch is not None:
+            batch.defer(tmp, dst)
+            return
         if overwrite:
             os.replace(tmp, dst)
         else:
@@ -431,6 +438,100 @@ def atomic_output(
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+class DurableBatch:
+    """In-place replacements made durable together: each finished temporary file waits here;
+    :meth:`commit` syncs the filesystems once (``syncfs``, else ``sync``), renames every file
+    over its target, then fsyncs each folder. Until the commit the targets are untouched; a
+    crash at any point leaves each target old or new, never partial (the temporary files of an
+    interrupted batch stay behind as ``.<name>.*.aiglabel-tmp``). It commits by itself every
+    ``max_files`` files or ``max_bytes`` bytes, and when its ``with`` block ends normally; on
+    an exception the pending temporary files are removed and their targets left alone.
+    """
+
+    def __init__(self, *, max_files: int = 64, max_bytes: int = 256 << 20) -> None:
+        self.max_files = max_files
+        self.max_bytes = max_bytes
+        self._pending: list[tuple[Path, Path]] = []
+        self._bytes = 0
+        self.committed = 0
+
+    def __enter__(self) -> DurableBatch:
+        return self
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+    def defer(self, tmp: Path, dst: Path) -> None:
+        """Queue ``tmp`` (complete, closed) to replace ``dst``; commits when the batch is full."""
+        self._pending.append((tmp, dst))
+        self._bytes += tmp.stat().st_size
+        if len(self._pending) >= self.max_files or self._bytes >= self.max_bytes:
+            self.commit()
+
+    def commit(self) -> None:
+        """Sync, rename every pending file into place, fsync the folders.
+
+        Raises:
+            OutputError: a rename failed (the other files are still committed).
+        """
+        pending, self._pending, self._bytes = self._pending, [], 0
+        if not pending:
+            return
+        folders = list(dict.fromkeys(dst.parent for _, dst in pending))
+        _sync_filesystems(folders)
+        failed: OutputError | None = None
+        for tmp, dst in pending:
+            try:
+                os.replace(tmp, dst)
+                self.committed += 1
+            except OSError as exc:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                failed = failed or OutputError(f"cannot replace the file ({exc.strerror})",
+                                               path=str(dst))
+        for folder in folders:
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        if failed is not None:
+            raise failed
+
+    def discard(self) -> None:
+        """Drop the pending files (their targets stay as they were)."""
+        for tmp, _ in self._pending:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        self._pending, self._bytes = [], 0
+
+
+def _sync_filesystems(folders: list[Path]) -> None:
+    """Make every written byte on the filesystems holding ``folders`` durable: ``syncfs`` on
+    one folder per filesystem (Linux), else ``sync``."""
+    import ctypes
+
+    try:
+        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        os.sync()
+        return
+    seen: set[int] = set()
+    for folder in folders:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            device = os.fstat(fd).st_dev
+            if device not in seen:
+                seen.add(device)
+                if syncfs(fd) != 0:
+                    os.sync()
+        finally:
+            os.close(fd)
 
 
 class SourceIO(io.RawIOBase):

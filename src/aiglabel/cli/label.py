@@ -6,6 +6,7 @@ argument goes to ``OUTDIR/<its path relative to that folder>``, so the folder's 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from pathlib import Path  # noqa: TC003  (typer reads the annotations at run time)
 from typing import TYPE_CHECKING, Annotated
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from aiglabel import AIGCRecord, InvalidLabelError, LabelResult, OutputError, label, new_produce_id
+from aiglabel._io import DurableBatch
 from aiglabel.cli._common import (
     EXIT_FAILED,
     BindContentOption,
@@ -50,13 +52,13 @@ def _label_one(
     src: Path, dst: Path | None, record: AIGCRecord, *, in_place: bool, overwrite: bool,
     notice: ExplicitLabel | None = None, txt_carrier: str | None = None,
     sign: LabelSigner | None = None, c2pa: C2paOptions | None = None,
-    progress: Callable[[float], None] | None = None,
+    progress: Callable[[float], None] | None = None, batch: DurableBatch | None = None,
 ) -> LabelResult:
     """Label one file, creating the output's parent folders only when they are needed."""
     call = functools.partial(label, record=record, notice=notice, txt_carrier=txt_carrier,
                              sign=sign, c2pa=c2pa, progress=progress)
     if in_place or dst is None:
-        return call(src, None, in_place=True)
+        return call(src, None, in_place=True, batch=batch)
     try:
         return call(src, dst, overwrite=overwrite)
     except OutputError:
@@ -419,10 +421,14 @@ def label_command(
                 f"using producer {code}, a DEMO VALUE — pass --producer or set {PRODUCER_ENV}"
             )
         report_expansion(expansion, reporter)
-        with reporter.progress(len(expansion.jobs), "labelling") as advance:
+        # In place, rewritten files become durable together: one filesystem sync per batch
+        # of up to 64 files / 256 MiB instead of an fsync per file (aiglabel._io.DurableBatch).
+        batch = DurableBatch() if in_place else None
+        with reporter.progress(len(expansion.jobs), "labelling") as advance, (
+                batch or contextlib.nullcontext()):
             for job in expansion.jobs:
                 _process(job, output, code, produce_id, propagator, in_place, overwrite, reporter,
-                         text_notice, txt_carrier, signer, c2pa_options)
+                         text_notice, txt_carrier, signer, c2pa_options, batch=batch)
                 advance()
         reporter.summary("labelled")
     if reporter.failed:
@@ -442,6 +448,8 @@ def _process(
     txt_carrier: str | None = None,
     signer: LabelSigner | None = None,
     c2pa: C2paOptions | None = None,
+    *,
+    batch: DurableBatch | None = None,
 ) -> None:
     record = AIGCRecord.for_producer(code, produce_id, propagator=propagator)
     dst = None if in_place or output is None else output / job.rel
@@ -449,7 +457,7 @@ def _process(
     call = functools.partial(
         _label_one, job.src, dst, record, in_place=in_place, overwrite=overwrite,
         notice=text_notice, txt_carrier=txt_carrier, sign=signer, c2pa=c2pa,
-        progress=progress,
+        progress=progress, batch=batch,
     )
     try:
         outcome = attempt(job, call, reporter)
