@@ -367,7 +367,8 @@ def label_command(
                      "digitalSourceType compositeWithTrainedAlgorithmicMedia."),
     ] = False,
 ) -> None:
-    """Write the GB 45438-2025 implicit label into files, losslessly.
+    """Write the GB 45438-2025 implicit label into files, losslessly (and with --explicit,
+    --sign-key, --c2pa the explicit label, a signature, a C2PA manifest).
 
     Each file gets Label "1", the producer code, a new ProduceID, and (first-write rule)
     ContentPropagator = producer and PropagateID = ProduceID unless --propagator is given.

@@ -42,7 +42,8 @@ def _main(
         ),
     ] = False,
 ) -> None:
-    """Write and read GB 45438-2025 implicit (metadata) AIGC labels, losslessly."""
+    """Write, read and verify GB 45438-2025 AIGC labels: the implicit (metadata) label,
+    losslessly, with optional explicit labels, signatures and C2PA manifests."""
 
 
 app.command("label", epilog=EXIT_CODES_HELP)(label.label_command)
