@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import struct
@@ -443,6 +444,50 @@ def dense_gif(path: Path, small: bytes, nbytes: int) -> None:
         f.write(b"\x00\x3b")
 
 
+def big_pdf(path: Path, small: bytes, hole: int) -> None:
+    """An incremental update after the labelled PDF adding one object whose stream is a
+    1 GiB hole; its trailer keeps /Root and /Info and chains to the previous xref (/Prev)."""
+    trailer = small[small.rindex(b"trailer") : small.rindex(b"startxref")]
+    root = re.search(rb"/Root\s+(\d+ \d+ R)", trailer)
+    info = re.search(rb"/Info\s+(\d+ \d+ R)", trailer)
+    size = re.search(rb"/Size\s+(\d+)", trailer)
+    prev = re.search(rb"startxref\s+(\d+)\s+%%EOF\s*$", small)
+    if not (root and info and size and prev):
+        msg = "the labelled PDF has no classic trailer to chain to"
+        raise ValueError(msg)
+    number = int(size.group(1))
+    head = b"%d 0 obj\n<< /Length %d >>\nstream\n" % (number, hole)
+    tail_at = len(small) + len(head) + hole
+    body_end = b"\nendstream\nendobj\n"
+    xref_at = tail_at + len(body_end)
+    xref = (b"xref\n%d 1\n%010d 00000 n\r\ntrailer\n<< /Size %d /Root %s /Info %s /Prev %s >>\n"
+            b"startxref\n%d\n%%%%EOF\n" % (number, len(small), number + 1, root.group(1),
+                                             info.group(1), prev.group(1), xref_at))
+    sparse(path, small + head, hole, body_end + xref)
+
+
+def big_zip(path: Path, small: bytes, hole: int) -> None:
+    """One more stored member, ``big.bin``, of ``hole`` zero bytes (a hole) between the
+    labelled archive's members and its central directory, which gains its entry."""
+    eocd = small.rindex(b"PK\x05\x06")
+    count, cd_size, cd_offset = struct.unpack("<HII", small[eocd + 10 : eocd + 20])
+    crc, block = 0, bytes(16 << 20)
+    for _ in range(hole // len(block)):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(bytes(hole % len(block)), crc)
+    name = b"big.bin"
+    local = struct.pack("<I5H3I2H", 0x04034B50, 20, 0, 0, 0, 0x21, crc, hole, hole,
+                        len(name), 0) + name
+    entry = struct.pack("<I6H3I5H2I", 0x02014B50, 20, 20, 0, 0, 0, 0x21, crc, hole, hole,
+                        len(name), 0, 0, 0, 0, 0, cd_offset) + name
+    central = small[cd_offset : cd_offset + cd_size] + entry
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count + 1, count + 1, len(central),
+                      cd_offset + len(local) + hole, 0)
+    sparse(path, small[:cd_offset] + local, hole, central + end)
+
+
+_TEXT_TAIL = (" ".join(("generated", "content", "sample", "words")) + ".\n").encode() * 8000
+
 LAYOUTS: dict[str, tuple[Callable[[Path, bytes, int], object], str]] = {
     "avi": (functools.partial(grow_riff, target=b"movi", junk=True),
             "1 GiB JUNK chunk at the end of the movi LIST, idx1 after it"),
@@ -467,10 +512,21 @@ LAYOUTS: dict[str, tuple[Callable[[Path, bytes, int], object], str]] = {
     "wav": (functools.partial(grow_riff, target=b"data", junk=False),
             "data chunk grown by 1 GiB of silence, AIGC chunk before data"),
     "webp": (big_webp, "1 GiB JUNK chunk between VP8X and the image/XMP"),
+    "ooxml": (big_zip, "a 1 GiB stored member between the members and the central directory"),
+    "epub": (big_zip, "a 1 GiB stored member between the members and the central directory"),
+    "pdf": (big_pdf, "an incremental update after the label's adding a 1 GiB stream object"),
+    "markdown": (lambda path, small, hole: sparse(path, small + _TEXT_TAIL, hole, _TEXT_TAIL),
+                 "front matter, ~128 KiB of text, a 1 GiB NUL hole, ~128 KiB of text"),
+    "html": (lambda path, small, hole: sparse(
+        path, small.replace(b"</body>", b"").replace(b"</html>", b"") + _TEXT_TAIL, hole,
+        _TEXT_TAIL + b"</body></html>\n"),
+             "labelled <head>, ~128 KiB of text, a 1 GiB NUL hole, ~128 KiB of text"),
 }
 # Rows named "<codec>-<variant>" are extra layouts of the same codec. Audio and video start
 # from a small labelled fixture (fixtures/media/README.md), images from a 64x64 Pillow encode.
-FIXTURES = {"avi": "avi/plain.avi", "flac": "flac/plain.flac", "flv": "flv/plain.flv",
+FIXTURES = {"ooxml": "ooxml/plain.docx", "epub": "epub/plain3.epub",
+            "markdown": "markdown/plain.md", "html": "html/plain.html", "pdf": "pdf/plain.pdf",
+            "avi": "avi/plain.avi", "flac": "flac/plain.flac", "flv": "flv/plain.flv",
             "mkv": "mkv/plain.mkv", "mp3": "mp3/plain.mp3", "mp4": "mp4/plain.mp4",
             "mp4-fast": "mp4/faststart.mp4", "ogg": "ogg/plain.ogg", "wav": "wav/plain.wav"}
 
@@ -506,6 +562,8 @@ def bytes_read(workdir: Path, dense_mib: int, hole: int = GIB) -> list[BigRow]:
     rows: list[BigRow] = []
     try:
         for codec in sorted(c.name for c in default_registry):
+            if codec == "text":
+                continue  # no label inside plain text (a sidecar); the "text" row below reads it
             for name in [codec, *(n for n in LAYOUTS if n.startswith(f"{codec}-"))]:
                 build, note = LAYOUTS.get(name, (None, "no sparse builder for it yet"))
                 rows.append(row := BigRow(name, note, expected="confirmed"))
