@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
 __all__ = ["DurableBatch", "EditPlan", "Limits", "Source", "SourceIO", "Span", "atomic_output",
-           "emit", "parse_errors"]
+           "emit", "parse_errors", "publish"]
 
 HEAD_SIZE = 64 * 1024
 _COPY_CHUNK = 1 << 20
@@ -362,10 +362,36 @@ def emit(plan: EditPlan, src: Source, out: BinaryIO) -> int:
     return written
 
 
+def publish(tmp: Path, dst: Path, *, overwrite: bool) -> None:
+    """Give the finished file ``tmp`` the name ``dst``: a rename over it with ``overwrite``,
+    else a hard link that fails if ``dst`` appeared meanwhile (never clobbering it), with a
+    checked rename on filesystems without hard links.
+
+    Raises:
+        OutputError: ``dst`` exists and ``overwrite`` is false.
+    """
+    if overwrite:
+        os.replace(tmp, dst)
+        return
+    try:
+        os.link(tmp, dst)
+    except FileExistsError as exc:
+        msg = "output exists (use --overwrite or --in-place)"
+        raise OutputError(msg, path=str(dst)) from exc
+    except OSError:
+        # Filesystems without hard links: fall back to a checked rename.
+        if dst.exists():
+            msg = "output exists (use --overwrite or --in-place)"
+            raise OutputError(msg, path=str(dst)) from None
+        os.replace(tmp, dst)
+    else:
+        tmp.unlink()
+
+
 @contextlib.contextmanager
 def atomic_output(
     dst: Path, *, overwrite: bool = False, durable: bool = False, mode_from: Path | None = None,
-    batch: DurableBatch | None = None,
+    batch: DurableBatch | None = None, readable: bool = False,
 ) -> Iterator[BinaryIO]:
     """Yield a temporary file next to ``dst`` that becomes ``dst`` only on success.
 
@@ -377,6 +403,8 @@ def atomic_output(
             ``dst`` is an error, checked again at the moment of linking.
         durable: fsync the file before the rename and the folder after it (in-place mode).
         mode_from: copy permission bits from this file.
+        readable: open the temporary file for reading too (``w+b``, buffered), for writers
+            that read their output back (c2pa-rs).
         batch: with ``durable``, hand the finished temporary file to this
             :class:`DurableBatch` instead: it is renamed over ``dst`` when the batch commits,
             after one filesystem sync for all its files.
@@ -395,8 +423,10 @@ def atomic_output(
         raise OutputError(msg, path=str(dst)) from exc
     tmp = Path(tmp_name)
     try:
-        with open(fd, "wb", buffering=0, closefd=True) as raw:
+        with (open(fd, "w+b", closefd=True) if readable
+              else open(fd, "wb", buffering=0, closefd=True)) as raw:
             yield raw
+            raw.flush()
             if durable and batch is None:
                 os.fsync(raw.fileno())
         if mode_from is not None:
@@ -412,22 +442,7 @@ def atomic_output(
         if durable and batch is not None:
             batch.defer(tmp, dst)
             return
-        if overwrite:
-            os.replace(tmp, dst)
-        else:
-            try:
-                os.link(tmp, dst)
-            except FileExistsError as exc:
-                msg = "output exists (use --overwrite or --in-place)"
-                raise OutputError(msg, path=str(dst)) from exc
-            except OSError:
-                # Filesystems without hard links: fall back to a checked rename.
-                if dst.exists():
-                    msg = "output exists (use --overwrite or --in-place)"
-                    raise OutputError(msg, path=str(dst)) from None
-                os.replace(tmp, dst)
-            else:
-                tmp.unlink()
+        publish(tmp, dst, overwrite=overwrite)
         if durable:
             dir_fd = os.open(folder, os.O_RDONLY)
             try:

@@ -32,14 +32,13 @@ certificate expires.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from aiglabel._io import atomic_output
 from aiglabel.errors import (
     CarrierUnsupportedError,
     CorruptFileError,
@@ -70,7 +69,6 @@ from aiglabel.provenance._c2pacommon import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
 
     from aiglabel.gb45438 import AIGCRecord
 
@@ -430,7 +428,7 @@ def sign_c2pa(
     with src_file:
         mime = _detect(src_file.read(HEAD_SIZE), name)
         src_file.seek(0)
-        with _atomic_rw(dst_path, overwrite=overwrite) as out:
+        with atomic_output(dst_path, overwrite=overwrite, readable=True) as out:
             plan, size = _sign_stream(src_file, out, mime=mime, name=name, creds=creds,
                                       req=req, ingredient_title=src_path.name)
     return C2paSignResult(dst_path, mime, creds.alg, plan.intent, req.source_type,
@@ -478,43 +476,3 @@ def sign_c2pa_bytes(
     return out.getvalue()
 
 
-@contextlib.contextmanager
-def _atomic_rw(dst: Path, *, overwrite: bool) -> Iterator[IO[bytes]]:
-    """A readable and writable temporary file next to ``dst`` that becomes ``dst`` on success.
-
-    :func:`aiglabel._io.atomic_output` yields a write-only file; c2pa-rs reads its output back
-    while signing, so this variant opens the temporary file ``w+b``.
-    """
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".aiglabel-tmp",
-                                        dir=dst.parent)
-    except OSError as exc:
-        msg = f"cannot create a file in {dst.parent} ({exc.strerror})"
-        raise OutputError(msg, path=str(dst)) from exc
-    tmp = Path(tmp_name)
-    try:
-        with open(fd, "w+b", closefd=True) as out:
-            yield out
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a new file gets the usual mode
-        if overwrite:
-            os.replace(tmp, dst)
-        else:
-            try:
-                os.link(tmp, dst)
-            except FileExistsError:
-                msg = "output exists (use overwrite)"
-                raise OutputError(msg, path=str(dst)) from None
-            except OSError:
-                # Filesystems without hard links: fall back to a checked rename.
-                if dst.exists():
-                    msg = "output exists (use overwrite)"
-                    raise OutputError(msg, path=str(dst)) from None
-                os.replace(tmp, dst)
-            else:
-                tmp.unlink()
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise

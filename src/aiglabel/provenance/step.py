@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiglabel.errors import OutputError
-
 if TYPE_CHECKING:
     from aiglabel._api import LabelResult
     from aiglabel.gb45438 import AIGCRecord
@@ -51,6 +49,7 @@ def label_with_c2pa(src: str | os.PathLike[str], dst: str | os.PathLike[str] | N
         c2pa-python cannot sign and InvalidLabelError for unusable credentials.
     """
     from aiglabel._api import _destination, _writable, label
+    from aiglabel._io import publish
     from aiglabel.provenance.c2pa_sign import sign_c2pa, source_type_uri
 
     source_type_uri(c2pa.source_type)  # an unknown type fails before any work
@@ -70,7 +69,7 @@ def label_with_c2pa(src: str | os.PathLike[str], dst: str | os.PathLike[str] | N
         if overwrite or in_place:
             os.replace(signed_path, dst_path)
         else:
-            _link_new(signed_path, dst_path)
+            publish(signed_path, dst_path, overwrite=False)
     finally:
         for path in temps:
             with contextlib.suppress(FileNotFoundError):
@@ -81,21 +80,6 @@ def label_with_c2pa(src: str | os.PathLike[str], dst: str | os.PathLike[str] | N
         result, source=str(src_path), destination=str(dst_path),
         bytes_written=dst_path.stat().st_size,
         c2pa=f"{signed.alg} manifest, {signed.intent}, {signed.manifest_size} bytes")
-
-
-def _link_new(path: Path, dst: Path) -> None:
-    """Give ``path`` the name ``dst`` without replacing a file that appeared there meanwhile
-    (a hard link where the filesystem has them, else an existence check and a rename)."""
-    try:
-        os.link(path, dst)
-    except FileExistsError:
-        msg = "output exists (use --overwrite or --in-place)"
-        raise OutputError(msg, path=str(dst)) from None
-    except OSError:  # no hard links on this filesystem
-        if dst.exists():
-            msg = "output exists (use --overwrite or --in-place)"
-            raise OutputError(msg, path=str(dst)) from None
-        os.replace(path, dst)
 
 
 def _temp(dst: Path, suffix: str) -> str:
