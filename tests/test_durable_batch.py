@@ -79,3 +79,20 @@ def test_cli_in_place_batch(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert all(len(aiglabel.read_labels(p)) == 1 for p in files)
     assert _temps(tmp_path) == []
+
+
+def test_cli_in_place_batch_with_a_bad_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aiglabel.cli.main import app
+
+    files = _copies(tmp_path)
+    bad = tmp_path / "broken.png"
+    bad.write_bytes((MEDIA / "png" / "plain.png").read_bytes()[:100])
+    result = CliRunner().invoke(app, ["label", str(tmp_path), "--in-place", "--producer",
+                                      record().content_producer])
+    assert result.exit_code == 1
+    assert "broken.png" in result.output
+    assert all(len(aiglabel.read_labels(p)) == 1 for p in files)
+    assert bad.stat().st_size == 100
+    assert _temps(tmp_path) == []
