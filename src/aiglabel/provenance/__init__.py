@@ -23,18 +23,16 @@ See ``docs/c2pa.md`` for trust lists and the files the development CA writes.
 
 from __future__ import annotations
 
-from aiglabel.provenance.c2pa_read import C2paReport, C2paState, is_ai_source_type, read_c2pa
-from aiglabel.provenance.c2pa_sign import (
+from aiglabel.provenance._c2pacommon import (
     AI_SOURCE_TYPES,
     GB_ASSERTION_LABEL,
     SUPPORTED_MIME_TYPES,
-    C2paSignResult,
     c2pa_settings,
     detect_mime,
-    sign_c2pa,
-    sign_c2pa_bytes,
     supported_mime_types,
 )
+from aiglabel.provenance.c2pa_read import C2paReport, C2paState, is_ai_source_type, read_c2pa
+from aiglabel.provenance.c2pa_sign import C2paSignResult, sign_c2pa, sign_c2pa_bytes
 from aiglabel.provenance.devca import DevCA, make_dev_ca
 
 __all__ = [

@@ -47,17 +47,11 @@ from aiglabel.errors import (
     UnsupportedFormatError,
 )
 from aiglabel.provenance._c2pacommon import (
-    AI_SOURCE_TYPES,
-    C2PA_SIGNER_EKUS,
     EDIT_SOURCE_TYPES,
     GB_ASSERTION_LABEL,
-    GB_ASSERTION_LABELS,
     HEAD_SIZE,
-    IPTC_SOURCE_TYPE_PREFIX,
     MISSING_CRYPTO,
     PASSPHRASE_ENV,
-    READ_MIME_TYPES,
-    SOURCE_TYPES,
     SUPPORTED_MIME_TYPES,
     ZIP_MIME,
     Intent,
@@ -72,26 +66,7 @@ if TYPE_CHECKING:
 
     from aiglabel.gb45438 import AIGCRecord
 
-__all__ = [
-    "AI_SOURCE_TYPES",
-    "C2PA_SIGNER_EKUS",
-    "EDIT_SOURCE_TYPES",
-    "GB_ASSERTION_LABEL",
-    "GB_ASSERTION_LABELS",
-    "IPTC_SOURCE_TYPE_PREFIX",
-    "PASSPHRASE_ENV",
-    "READ_MIME_TYPES",
-    "SOURCE_TYPES",
-    "SUPPORTED_MIME_TYPES",
-    "C2paSignResult",
-    "c2pa_settings",
-    "detect_mime",
-    "load_c2pa",
-    "sign_c2pa",
-    "sign_c2pa_bytes",
-    "source_type_uri",
-    "supported_mime_types",
-]
+__all__ = ["C2paSignResult", "sign_c2pa", "sign_c2pa_bytes"]
 
 @dataclass(frozen=True, slots=True)
 class C2paSignResult:

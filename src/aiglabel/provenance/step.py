@@ -50,7 +50,8 @@ def label_with_c2pa(src: str | os.PathLike[str], dst: str | os.PathLike[str] | N
     """
     from aiglabel._api import _destination, _writable, label
     from aiglabel._io import publish
-    from aiglabel.provenance.c2pa_sign import sign_c2pa, source_type_uri
+    from aiglabel.provenance._c2pacommon import source_type_uri
+    from aiglabel.provenance.c2pa_sign import sign_c2pa
 
     source_type_uri(c2pa.source_type)  # an unknown type fails before any work
     src_path = Path(src)
