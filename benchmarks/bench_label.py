@@ -299,25 +299,7 @@ def build_methods(tools: Tools, per_file: bool) -> list[Method]:
     ]
     cli = tools.aiglabel_cli
     if cli is not None:
-        methods += [
-            Method(
-                "aiglabel-copy",
-                "aiglabel label -o (1 process)",
-                lambda g, out: _call(
-                    [*cli, "label", str(g.root), "-o", str(out), "--producer", PRODUCER]
-                ),
-                lambda g, out: check_aiglabel([out / f.relative_to(g.root) for f in g.files]),
-            ),
-            Method(
-                "aiglabel-inplace",
-                "aiglabel label --in-place (1 process)",
-                lambda g, tgt: _call(
-                    [*cli, "label", str(tgt), "--in-place", "--producer", PRODUCER]
-                ),
-                lambda g, tgt: check_aiglabel(_in_copy(g, tgt)),
-                in_place=True,
-            ),
-        ]
+        methods += cli_methods(cli)
     methods += [
         Method(
             "lib-copy",
@@ -359,6 +341,36 @@ def build_methods(tools: Tools, per_file: bool) -> list[Method]:
                 )
             )
     return methods
+
+
+def cli_methods(cli: list[str]) -> list[Method]:
+    """The CLI rows: copy and in place, with the default ``--workers`` and with ``-j 1``."""
+    from aiglabel.cli._parallel import default_workers
+
+    rows = []
+    for jobs, note in ((None, f"default -j {default_workers()}"), ("1", "-j 1")):
+        extra = ["--workers", jobs] if jobs else []
+        suffix = "" if jobs is None else "-j1"
+        rows += [
+            Method(
+                f"aiglabel-copy{suffix}",
+                f"aiglabel label -o ({note})",
+                lambda g, out, extra=extra: _call(
+                    [*cli, "label", str(g.root), "-o", str(out), "--producer", PRODUCER, *extra]
+                ),
+                lambda g, out: check_aiglabel([out / f.relative_to(g.root) for f in g.files]),
+            ),
+            Method(
+                f"aiglabel-inplace{suffix}",
+                f"aiglabel label --in-place ({note})",
+                lambda g, tgt, extra=extra: _call(
+                    [*cli, "label", str(tgt), "--in-place", "--producer", PRODUCER, *extra]
+                ),
+                lambda g, tgt: check_aiglabel(_in_copy(g, tgt)),
+                in_place=True,
+            ),
+        ]
+    return rows
 
 
 def cp(group: Group, out: Path) -> None:

@@ -12,17 +12,18 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import secrets
 import struct
-import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from aiglabel.errors import AiglabelError, CorruptFileError, LimitExceededError, OutputError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
+    from pathlib import Path
 
 __all__ = ["DurableBatch", "EditPlan", "Limits", "Source", "SourceIO", "Span", "atomic_output",
            "emit", "parse_errors", "publish"]
@@ -388,6 +389,39 @@ def publish(tmp: Path, dst: Path, *, overwrite: bool) -> None:
         tmp.unlink()
 
 
+def _new_temp(dst: Path, mode: int) -> tuple[int, Path]:
+    """Create ``.<name>.<random>.aiglabel-tmp`` beside ``dst`` exclusively, with ``mode``
+    (less the umask, applied by the kernel: no process-wide ``os.umask`` dance, so it is safe
+    while other threads create files)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = dst.parent / f".{dst.name}.{secrets.token_hex(4)}.aiglabel-tmp"
+        try:
+            return os.open(tmp, flags, mode), tmp
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            msg = f"cannot create a file in {dst.parent} ({exc.strerror})"
+            raise OutputError(msg, path=str(dst)) from exc
+    msg = f"cannot create a temporary file in {dst.parent} (all names taken)"
+    raise OutputError(msg, path=str(dst))
+
+
+def _start_writeback(fd: int) -> None:
+    """Ask the kernel to start writing ``fd``'s dirty pages now, without waiting.
+
+    Linux's ``POSIX_FADV_DONTNEED`` starts asynchronous writeback of the whole file (and drops
+    pages already clean), so a :class:`DurableBatch`'s later ``syncfs`` waits only for the
+    tail of the I/O instead of issuing all of it at once: the disk works while the next files
+    are copied. Measured in ``benchmarks/bench_label.py``: in-place batches 2.7x -> 1.9x ``cp``.
+    Elsewhere (no ``posix_fadvise``) the sync at commit does all the work.
+    """
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is not None:
+        with contextlib.suppress(OSError):
+            advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
+
 @contextlib.contextmanager
 def atomic_output(
     dst: Path, *, overwrite: bool = False, durable: bool = False, mode_from: Path | None = None,
@@ -416,12 +450,9 @@ def atomic_output(
     if not overwrite and dst.exists():
         msg = "output exists (use --overwrite or --in-place)"
         raise OutputError(msg, path=str(dst))
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".aiglabel-tmp", dir=folder)
-    except OSError as exc:
-        msg = f"cannot create a file in {folder} ({exc.strerror})"
-        raise OutputError(msg, path=str(dst)) from exc
-    tmp = Path(tmp_name)
+    # A new file gets 0o666 less the umask from the kernel, as a plain open() would; a copy
+    # of ``mode_from`` starts private (0o600) and takes the source's bits once written.
+    fd, tmp = _new_temp(dst, 0o600 if mode_from is not None else 0o666)
     try:
         with (open(fd, "w+b", closefd=True) if readable
               else open(fd, "wb", buffering=0, closefd=True)) as raw:
@@ -429,16 +460,14 @@ def atomic_output(
             raw.flush()
             if durable and batch is None:
                 os.fsync(raw.fileno())
+            elif durable:
+                _start_writeback(raw.fileno())
         if mode_from is not None:
             with contextlib.suppress(OSError):
                 st = os.stat(mode_from)
                 os.chmod(tmp, st.st_mode & 0o7777)
                 if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
                     os.chown(tmp, st.st_uid, st.st_gid)  # keeps the owner when run as root
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
         if durable and batch is not None:
             batch.defer(tmp, dst)
             return
@@ -463,6 +492,8 @@ class DurableBatch:
     interrupted batch stay behind as ``.<name>.*.aiglabel-tmp``). It commits by itself every
     ``max_files`` files or ``max_bytes`` bytes, and when its ``with`` block ends normally; on
     an exception the pending temporary files are removed and their targets left alone.
+
+    It is thread-safe: worker threads may :meth:`defer` files while another commits.
     """
 
     def __init__(self, *, max_files: int = 64, max_bytes: int = 256 << 20) -> None:
@@ -470,6 +501,7 @@ class DurableBatch:
         self.max_bytes = max_bytes
         self._pending: list[tuple[Path, Path]] = []
         self._bytes = 0
+        self._lock = threading.RLock()
         self.committed = 0
 
     def __enter__(self) -> DurableBatch:
@@ -483,10 +515,12 @@ class DurableBatch:
 
     def defer(self, tmp: Path, dst: Path) -> None:
         """Queue ``tmp`` (complete, closed) to replace ``dst``; commits when the batch is full."""
-        self._pending.append((tmp, dst))
-        self._bytes += tmp.stat().st_size
-        if len(self._pending) >= self.max_files or self._bytes >= self.max_bytes:
-            self.commit()
+        size = tmp.stat().st_size
+        with self._lock:
+            self._pending.append((tmp, dst))
+            self._bytes += size
+            if len(self._pending) >= self.max_files or self._bytes >= self.max_bytes:
+                self.commit()
 
     def commit(self) -> None:
         """Sync, rename every pending file into place, fsync the folders.
@@ -494,6 +528,10 @@ class DurableBatch:
         Raises:
             OutputError: a rename failed (the other files are still committed).
         """
+        with self._lock:
+            self._commit()
+
+    def _commit(self) -> None:
         pending, self._pending, self._bytes = self._pending, [], 0
         if not pending:
             return
@@ -520,10 +558,11 @@ class DurableBatch:
 
     def discard(self) -> None:
         """Drop the pending files (their targets stay as they were)."""
-        for tmp, _ in self._pending:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        self._pending, self._bytes = [], 0
+        with self._lock:
+            for tmp, _ in self._pending:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+            self._pending, self._bytes = [], 0
 
 
 def _sync_filesystems(folders: list[Path]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import PurePath
 from typing import TYPE_CHECKING, TypeVar
 
@@ -19,10 +20,12 @@ C = TypeVar("C", bound=type[CodecBase])
 
 
 class Registry:
-    """An ordered set of codecs; tests may build their own."""
+    """An ordered set of codecs; tests may build their own. Thread-safe: codec modules may
+    register (on import) while other threads identify files."""
 
     def __init__(self) -> None:
         self._codecs: dict[str, type[CodecBase]] = {}
+        self._lock = threading.RLock()
 
     def register(self, codec: C) -> C:
         """Add a codec class (usable as a decorator).
@@ -30,14 +33,17 @@ class Registry:
         Raises:
             ValueError: a codec of the same name is already registered.
         """
-        if codec.name in self._codecs:
-            msg = f"codec {codec.name!r} is already registered"
-            raise ValueError(msg)
-        self._codecs[codec.name] = codec
+        with self._lock:
+            if codec.name in self._codecs:
+                msg = f"codec {codec.name!r} is already registered"
+                raise ValueError(msg)
+            self._codecs[codec.name] = codec
         return codec
 
     def __iter__(self) -> Iterator[type[CodecBase]]:
-        return iter(sorted(self._codecs.values(), key=lambda c: c.name))
+        with self._lock:
+            codecs = list(self._codecs.values())
+        return iter(sorted(codecs, key=lambda c: c.name))
 
     def __len__(self) -> int:
         return len(self._codecs)
@@ -97,11 +103,15 @@ class _DefaultRegistry(Registry):
         self._loaded = False
 
     def _ensure_loaded(self) -> None:
-        if not self._loaded:
-            self._loaded = True
-            from aiglabel.codecs import load_builtin
+        if self._loaded:
+            return
+        # Set only once every module is imported, so no thread skips load_for() meanwhile.
+        # The import system's module locks serialise the imports themselves; this lock is
+        # not held across them (a codec module registering on import takes self._lock).
+        from aiglabel.codecs import load_builtin
 
-            load_builtin()
+        load_builtin()
+        self._loaded = True
 
     def __iter__(self) -> Iterator[type[CodecBase]]:
         self._ensure_loaded()

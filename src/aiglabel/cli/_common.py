@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 import typer
 
-from aiglabel.errors import AiglabelError, UnsupportedFormatError
+from aiglabel.errors import AiglabelError, OutputError, UnsupportedFormatError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -45,12 +45,16 @@ __all__ = [
     "Reporter",
     "VerboseOption",
     "attempt",
+    "capture",
     "check_output_mode",
     "debug_enabled",
     "error_reason",
     "expand_paths",
     "guard",
+    "output_clashes",
+    "report",
     "report_expansion",
+    "write_mirrored",
 ]
 
 EXIT_OK = 0  # every file was processed
@@ -231,18 +235,20 @@ def expand_paths(paths: Sequence[Path], *, exclude: Path | None = None) -> Expan
     A folder argument is walked recursively: hidden entries (name starting with ``.``) are
     ignored, symbolic links to folders are not followed, and ``exclude`` (the output folder,
     resolved) is not entered. Anything else is an explicit file, kept even if it is missing.
-    Repeated files are processed once.
+    Repeated files are processed once, also when named by another spelling of the same path
+    (``a/x.jpg``, ``./a/x.jpg``, ``/abs/a/x.jpg``), so two workers never rewrite one file.
 
     Args:
         paths: the PATH arguments.
         exclude: a resolved folder never to walk into.
     """
     out = Expansion()
-    seen: set[Path] = set()
+    seen: set[str] = set()
 
     def add(job: Job) -> None:
-        if job.src not in seen:
-            seen.add(job.src)
+        key = os.path.abspath(job.src)
+        if key not in seen:
+            seen.add(key)
             out.jobs.append(job)
 
     for arg in paths:
@@ -291,11 +297,13 @@ class Outcome(Generic[T]):
         status: ``"ok"``, ``"skipped"`` (unrecognised file found by walking) or ``"failed"``.
         value: the function's result when ``ok``.
         error: the reason when ``failed`` or ``skipped``.
+        internal_line: for an unexpected exception, the one ``internal error`` line to print.
     """
 
     status: Literal["ok", "skipped", "failed"]
     value: T | None = None
     error: str = ""
+    internal_line: str = ""
 
 
 class Reporter:
@@ -454,33 +462,86 @@ class FileProgress:
 
 
 def attempt(job: Job, func: Callable[[], T], reporter: Reporter) -> Outcome[T]:
-    """Run ``func`` for one file; the one place per-file errors are caught.
+    """Run ``func`` for one file and report the outcome (:func:`capture`, then :func:`report`)."""
+    outcome = capture(job, func)
+    report(job, outcome, reporter)
+    return outcome
+
+
+def capture(job: Job, func: Callable[[], T]) -> Outcome[T]:
+    """Run ``func`` for one file; the one place per-file errors are caught. Prints nothing, so
+    it may run on a worker thread (:class:`aiglabel.cli._parallel.JobRunner`).
 
     An :class:`~aiglabel.UnsupportedFormatError` for a file found by walking a folder is a skip;
-    for an explicit file it is an error. Any :class:`~aiglabel.AiglabelError` or
-    :class:`OSError` is one error line. Anything else is one internal-error line, or propagates
-    when ``AIGLABEL_DEBUG=1``.
+    for an explicit file it is a failure. Any :class:`~aiglabel.AiglabelError` or
+    :class:`OSError` is a failure with a one-line reason. Anything else is an internal error,
+    or propagates when ``AIGLABEL_DEBUG=1``.
     """
     try:
         value = func()
     except UnsupportedFormatError as exc:
         reason = error_reason(exc, job.display)
-        if not job.explicit:
-            reporter.skip(job.display, reason)
-            return Outcome("skipped", error=reason)
-        reporter.error(job.display, reason)
-        return Outcome("failed", error=reason)
+        return Outcome("failed" if job.explicit else "skipped", error=reason)
     except (AiglabelError, OSError) as exc:
-        reason = error_reason(exc, job.display)
-        reporter.error(job.display, reason)
-        return Outcome("failed", error=reason)
+        return Outcome("failed", error=error_reason(exc, job.display))
     except Exception as exc:
         if debug_enabled():
             raise
-        reporter.internal(job.display, exc)
-        return Outcome("failed", error=f"internal error: {type(exc).__name__}: {exc}")
-    reporter.ok += 1
+        return Outcome("failed", error=f"internal error: {type(exc).__name__}: {exc}",
+                       internal_line=_internal_line(job.display, exc))
     return Outcome("ok", value)
+
+
+def report(job: Job, outcome: Outcome[Any], reporter: Reporter) -> None:
+    """Count ``outcome`` and print its error or skip line (on the main thread)."""
+    if outcome.status == "ok":
+        reporter.ok += 1
+    elif outcome.status == "skipped":
+        reporter.skip(job.display, outcome.error)
+    elif outcome.internal_line:
+        reporter.failed += 1
+        reporter._write(outcome.internal_line)  # noqa: SLF001  (formed on the worker thread)
+    else:
+        reporter.error(job.display, outcome.error)
+
+
+def output_clashes(jobs: Sequence[Job], output: Path | None) -> dict[Path, str]:
+    """Jobs whose output path under ``output`` an earlier job already takes: src -> reason
+    (to raise as an :class:`~aiglabel.OutputError` about the output path).
+
+    Two inputs can map to one output (``a/x.jpg`` and ``b/x.jpg`` given as files). Each such
+    later input fails with this reason before any work, so the result does not depend on
+    which worker finishes first.
+    """
+    if output is None:
+        return {}
+    first: dict[Path, Path] = {}
+    clashes: dict[Path, str] = {}
+    for job in jobs:
+        dst = output / job.rel
+        if dst in first:
+            clashes[job.src] = f"same output path as {first[dst]}"
+        else:
+            first[dst] = job.src
+    return clashes
+
+
+def write_mirrored(dst: Path, write: Callable[[Path], T]) -> T:
+    """Call ``write(dst)``, creating ``dst``'s folder only when the write needs it.
+
+    A file that cannot be processed fails before its output is created, so it leaves no empty
+    folder behind. The folder is checked *before* the write: when it was missing, an
+    :class:`~aiglabel.OutputError` means "no folder" (or another worker made it meanwhile),
+    so the folder is made and the write tried once more; when it existed, the error stands.
+    """
+    existed = dst.parent.is_dir()
+    try:
+        return write(dst)
+    except OutputError:
+        if existed:
+            raise
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    return write(dst)
 
 
 def report_expansion(expansion: Expansion, reporter: Reporter) -> None:

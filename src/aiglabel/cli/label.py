@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from aiglabel import AIGCRecord, InvalidLabelError, LabelResult, OutputError, label, new_produce_id
+from aiglabel import (
+    AIGCRecord,
+    InvalidLabelError,
+    LabelResult,
+    OutputError,
+    label,
+    new_produce_id,
+)
 from aiglabel._io import DurableBatch
 from aiglabel.cli._common import (
     EXIT_FAILED,
@@ -21,19 +28,23 @@ from aiglabel.cli._common import (
     FileProgress,
     InPlaceOption,
     Job,
+    Outcome,
     OutputOption,
     OverwriteOption,
     QuietOption,
     Reporter,
     SignKeyOption,
     VerboseOption,
-    attempt,
     check_output_mode,
     expand_paths,
     guard,
     load_signer,
+    output_clashes,
+    report,
     report_expansion,
+    write_mirrored,
 )
+from aiglabel.cli._parallel import JobRunner, WorkersOption, pick_workers
 from aiglabel.config import PRODUCER_ENV, default_producer
 from aiglabel.explicit.files import ExplicitLabel
 from aiglabel.explicit.text import DEFAULT_NOTICE
@@ -59,15 +70,7 @@ def _label_one(
                              sign=sign, c2pa=c2pa, progress=progress)
     if in_place or dst is None:
         return call(src, None, in_place=True, batch=batch)
-    try:
-        return call(src, dst, overwrite=overwrite)
-    except OutputError:
-        if dst.parent.is_dir():
-            raise
-    # The write failed only because the mirrored folder does not exist yet: a file that
-    # cannot be labelled fails before this point, so it leaves no empty folders behind.
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    return call(src, dst, overwrite=overwrite)
+    return write_mirrored(dst, lambda out: call(src, out, overwrite=overwrite))
 
 
 def _explicit_label(explicit: bool, wording: str | None, position: str | None,
@@ -340,6 +343,7 @@ def label_command(
     ] = None,
     in_place: InPlaceOption = False,
     overwrite: OverwriteOption = False,
+    workers: WorkersOption = 0,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
     sign_key: SignKeyOption = None,
@@ -425,19 +429,28 @@ def label_command(
         # In place, rewritten files become durable together: one filesystem sync per batch
         # of up to 64 files / 256 MiB instead of an fsync per file (aiglabel._io.DurableBatch).
         batch = DurableBatch() if in_place else None
+        work = functools.partial(
+            _work, output=output, code=code, produce_id=produce_id, propagator=propagator,
+            in_place=in_place, overwrite=overwrite, reporter=reporter, notice=text_notice,
+            txt_carrier=txt_carrier, signer=signer, c2pa=c2pa_options, batch=batch,
+            clashes=output_clashes(expansion.jobs, None if in_place else output),
+        )
+        threads = pick_workers(workers, heavy=explicit or c2pa)
+        # The runner is innermost: it stops its threads before the batch commits or discards.
         with reporter.progress(len(expansion.jobs), "labelling") as advance, (
-                batch or contextlib.nullcontext()):
-            for job in expansion.jobs:
-                _process(job, output, code, produce_id, propagator, in_place, overwrite, reporter,
-                         text_notice, txt_carrier, signer, c2pa_options, batch=batch)
+                batch or contextlib.nullcontext()), JobRunner(threads) as runner:
+            for job, outcome in runner.run(expansion.jobs, work):
+                report(job, outcome, reporter)
+                _show(job, outcome, output, in_place, reporter)
                 advance()
         reporter.summary("labelled")
     if reporter.failed:
         raise typer.Exit(EXIT_FAILED)
 
 
-def _process(
+def _work(
     job: Job,
+    *,
     output: Path | None,
     code: str,
     produce_id: str | None,
@@ -445,31 +458,38 @@ def _process(
     in_place: bool,
     overwrite: bool,
     reporter: Reporter,
-    text_notice: ExplicitLabel | None = None,
-    txt_carrier: str | None = None,
-    signer: LabelSigner | None = None,
-    c2pa: C2paOptions | None = None,
-    *,
-    batch: DurableBatch | None = None,
-) -> None:
+    notice: ExplicitLabel | None,
+    txt_carrier: str | None,
+    signer: LabelSigner | None,
+    c2pa: C2paOptions | None,
+    batch: DurableBatch | None,
+    clashes: dict[Path, str],
+) -> LabelResult:
+    """Label one file (on a worker thread when ``--workers`` > 1); errors propagate to capture."""
+    if job.src in clashes and output is not None:
+        raise OutputError(clashes[job.src], path=str(output / job.rel))
     record = AIGCRecord.for_producer(code, produce_id, propagator=propagator)
     dst = None if in_place or output is None else output / job.rel
     progress = FileProgress(reporter, f"labelling {job.display}")
-    call = functools.partial(
-        _label_one, job.src, dst, record, in_place=in_place, overwrite=overwrite,
-        notice=text_notice, txt_carrier=txt_carrier, sign=signer, c2pa=c2pa,
-        progress=progress, batch=batch,
-    )
     try:
-        outcome = attempt(job, call, reporter)
+        return _label_one(job.src, dst, record, in_place=in_place, overwrite=overwrite,
+                          notice=notice, txt_carrier=txt_carrier, sign=signer, c2pa=c2pa,
+                          progress=progress, batch=batch)
     finally:
         progress.close()
-    if outcome.status == "ok" and outcome.value is not None:
-        result = outcome.value
-        where = f"-> {dst}" if dst is not None else "(in place)"
-        shown = f"explicit + {result.carrier}" if result.notice else result.carrier
-        if result.c2pa:
-            shown += f" + C2PA {result.c2pa}"
-        reporter.result(f"{job.display} {where} ({shown})")
-        for warning in result.warnings:
-            reporter.warning(f"{job.display}: {warning}")
+
+
+def _show(job: Job, outcome: Outcome[LabelResult], output: Path | None, in_place: bool,
+          reporter: Reporter) -> None:
+    """The verbose success line and the file's warnings (main thread, input order)."""
+    if outcome.status != "ok" or outcome.value is None:
+        return
+    result = outcome.value
+    dst = None if in_place or output is None else output / job.rel
+    where = f"-> {dst}" if dst is not None else "(in place)"
+    shown = f"explicit + {result.carrier}" if result.notice else result.carrier
+    if result.c2pa:
+        shown += f" + C2PA {result.c2pa}"
+    reporter.result(f"{job.display} {where} ({shown})")
+    for warning in result.warnings:
+        reporter.warning(f"{job.display}: {warning}")

@@ -9,12 +9,14 @@ label with ``Label`` "2" (``--declared``) or "3" (suspected) is created; a file 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from pathlib import Path  # noqa: TC003  (typer reads the annotations at run time)
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from aiglabel._io import DurableBatch
 from aiglabel.cli._common import (
     EXIT_FAILED,
     BindContentOption,
@@ -26,13 +28,16 @@ from aiglabel.cli._common import (
     Reporter,
     SignKeyOption,
     VerboseOption,
-    attempt,
     check_output_mode,
     expand_paths,
     guard,
     load_signer,
+    output_clashes,
+    report,
     report_expansion,
+    write_mirrored,
 )
+from aiglabel.cli._parallel import JobRunner, WorkersOption, pick_workers
 from aiglabel.errors import InvalidLabelError, OutputError
 from aiglabel.gb45438 import AIGCRecord, new_produce_id
 
@@ -45,20 +50,15 @@ __all__ = ["propagate_command"]
 
 def _propagate_one(src: Path, dst: Path | None, *, platform: str, propagate_id: str | None,
                    declared: bool, in_place: bool, overwrite: bool,
-                   sign: LabelSigner | None = None) -> PropagateResult:
+                   sign: LabelSigner | None = None,
+                   batch: DurableBatch | None = None) -> PropagateResult:
     from aiglabel.verify.propagate import propagate  # the verifier loads only when used
 
     call = functools.partial(propagate, src, platform=platform, propagate_id=propagate_id,
                              declared=declared, overwrite=overwrite, sign=sign)
     if in_place or dst is None:
-        return call(None, in_place=True)
-    try:
-        return call(dst)
-    except OutputError:
-        if dst.parent.is_dir():
-            raise
-    dst.parent.mkdir(parents=True, exist_ok=True)  # only once the file is known to be good
-    return call(dst)
+        return call(None, in_place=True, batch=batch)
+    return write_mirrored(dst, call)
 
 
 def _check_platform(platform: str, propagate_id: str | None) -> None:
@@ -106,6 +106,7 @@ def propagate_command(
     output: OutputOption = None,
     in_place: InPlaceOption = False,
     overwrite: OverwriteOption = False,
+    workers: WorkersOption = 0,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
     sign_key: SignKeyOption = None,
@@ -129,24 +130,36 @@ def propagate_command(
             raise typer.BadParameter(msg, param_hint="'--propagate-id'")
         reporter = Reporter(verbose=verbose, quiet=quiet)
         report_expansion(expansion, reporter)
-        with reporter.progress(len(expansion.jobs), "propagating") as advance:
-            for job in expansion.jobs:
-                _process(job, output, platform, propagate_id, declared, in_place, overwrite,
-                         reporter, signer)
+        # In place: one filesystem sync per batch of files (aiglabel._io.DurableBatch).
+        batch = DurableBatch() if in_place else None
+        work = functools.partial(_work, output=output, platform=platform,
+                                 propagate_id=propagate_id, declared=declared,
+                                 in_place=in_place, overwrite=overwrite, signer=signer,
+                                 batch=batch,
+                                 clashes=output_clashes(expansion.jobs,
+                                                        None if in_place else output))
+        # The runner is innermost: it stops its threads before the batch commits or discards.
+        with reporter.progress(len(expansion.jobs), "propagating") as advance, (
+                batch or contextlib.nullcontext()), JobRunner(pick_workers(workers)) as runner:
+            for job, outcome in runner.run(expansion.jobs, work):
+                report(job, outcome, reporter)
+                if outcome.status == "ok" and outcome.value is not None:
+                    where = (f"-> {output / job.rel}" if output is not None and not in_place
+                             else "(in place)")
+                    reporter.result(f"{job.display} {where}: {_describe(outcome.value)}")
                 advance()
         reporter.summary("written")
     if reporter.failed:
         raise typer.Exit(EXIT_FAILED)
 
 
-def _process(job: Job, output: Path | None, platform: str, propagate_id: str | None,
-             declared: bool, in_place: bool, overwrite: bool, reporter: Reporter,
-             signer: LabelSigner | None = None) -> None:
+def _work(job: Job, *, output: Path | None, platform: str, propagate_id: str | None,
+          declared: bool, in_place: bool, overwrite: bool, signer: LabelSigner | None,
+          batch: DurableBatch | None, clashes: dict[Path, str]) -> PropagateResult:
+    """Propagate one file (on a worker thread when ``--workers`` > 1)."""
+    if job.src in clashes and output is not None:
+        raise OutputError(clashes[job.src], path=str(output / job.rel))
     dst = None if in_place or output is None else output / job.rel
-    call = functools.partial(_propagate_one, job.src, dst, platform=platform,
-                             propagate_id=propagate_id, declared=declared, in_place=in_place,
-                             overwrite=overwrite, sign=signer)
-    outcome = attempt(job, call, reporter)
-    if outcome.status == "ok" and outcome.value is not None:
-        where = f"-> {dst}" if dst is not None else "(in place)"
-        reporter.result(f"{job.display} {where}: {_describe(outcome.value)}")
+    return _propagate_one(job.src, dst, platform=platform, propagate_id=propagate_id,
+                          declared=declared, in_place=in_place, overwrite=overwrite,
+                          sign=signer, batch=batch)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
-import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -72,8 +71,11 @@ def screened(head: bytes) -> list[str]:
 
 
 def load_for(head: bytes) -> None:
-    """Import the codec modules that may claim ``head`` (see :func:`screened`)."""
+    """Import the codec modules that may claim ``head`` (see :func:`screened`).
+
+    Always through ``importlib.import_module``, never a ``sys.modules`` check: a module that
+    another thread is still importing is already in ``sys.modules`` before its codec has
+    registered, and only the import system's module lock waits for it to finish.
+    """
     for name in screened(head):
-        module = f"{__name__}.{name}"
-        if module not in sys.modules:
-            importlib.import_module(module)
+        importlib.import_module(f"{__name__}.{name}")

@@ -35,6 +35,7 @@ from aiglabel.verify.model import EvidenceKind, Verdict, VerifyReport
 from aiglabel.verify.pipeline import DEFAULT_OPTIONS, VerifyOptions, verify
 
 if TYPE_CHECKING:
+    from aiglabel._io import DurableBatch
     from aiglabel.registry import Registry
     from aiglabel.signing import LabelSigner
 
@@ -126,6 +127,7 @@ def propagate(
     options: VerifyOptions = DEFAULT_OPTIONS,
     registry: Registry | None = None,
     sign: LabelSigner | None = None,
+    batch: DurableBatch | None = None,
 ) -> PropagateResult:
     """Verify ``src`` and write the platform's propagation fields into its single label.
 
@@ -141,6 +143,8 @@ def propagate(
         sign: sign ``ReservedCode2`` with the platform's key (a
             :class:`~aiglabel.signing.LabelSigner` with ``role="platform"``): the signature
             covers fields 1-6, so the producer's fields and signature too.
+        batch: in place, make the rewritten file durable together with others through this
+            :class:`~aiglabel._io.DurableBatch` (see :func:`aiglabel.label`).
 
     Raises:
         NothingToLabelError: the verdict is ``none``; nothing is written.
@@ -164,7 +168,7 @@ def propagate(
     record, created = propagation_record(report, platform, pid, reserved_code2)
     try:
         written = write_label(src, dst, record, in_place=in_place, overwrite=overwrite,
-                              registry=registry, sign=sign)
+                              registry=registry, sign=sign, batch=batch)
     except InvalidLabelError as exc:
         if created:
             raise
