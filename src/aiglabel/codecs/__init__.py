@@ -36,9 +36,12 @@ SCREENS: dict[str, Callable[[bytes], bool]] = {
     "heif": lambda h: h[4:8] == b"ftyp",
     "html": lambda h: h.lstrip(b"\xef\xbb\xbf\xfe\xff\x00 \t\r\n\x0c")[:1] == b"<",
     "jpeg": lambda h: h.startswith(b"\xff\xd8"),
-    "markdown": lambda h: any(s in h for s in (b"#", b">", b"- ", b"* ", b"`", b"](", b"--", b"|")),
+    # Markdown's sniff refuses any head with a NUL byte (binary), as most media heads have.
+    "markdown": lambda h: b"\x00" not in h and any(
+        s in h for s in (b"#", b">", b"- ", b"* ", b"`", b"](", b"--", b"|")),
     "mkv": lambda h: h.startswith(b"\x1a\x45\xdf\xa3"),
-    "mp3": lambda h: h.startswith((b"ID3", b"\xff")),  # a tag, or a frame sync at byte 0
+    # A tag, or an MPEG frame sync at byte 0: 11 set bits (so not JPEG's FF D8).
+    "mp3": lambda h: h.startswith(b"ID3") or (len(h) > 1 and h[0] == 0xFF and h[1] >= 0xE0),
     "mp4": lambda h: h[4:8] in _QT_FIRST,
     "ogg": lambda h: h.startswith(b"OggS"),
     "ooxml": lambda h: h.startswith(b"PK\x03\x04"),
