@@ -15,14 +15,18 @@ from pathlib import Path
 import pytest
 from tests.conftest import MEDIA, fixture_files, record
 from tests.test_cli import PRODUCER, invoke, make_jpeg, make_png, only_record
+from typer.testing import CliRunner
 
 import aiglabel
+import aiglabel.cli.label
 from aiglabel._io import DurableBatch, atomic_output
 from aiglabel.cli._common import Job
 from aiglabel.cli._parallel import MAX_DEFAULT_WORKERS, JobRunner, default_workers, pick_workers
+from aiglabel.cli.main import app
 from aiglabel.errors import CorruptFileError
 
 ROOT = Path(__file__).resolve().parents[1]
+PLATFORM = "001191110108MA01ABCD842PLAT"
 
 
 def _jobs(count: int) -> list[Job]:
@@ -119,12 +123,17 @@ def test_worker_counts() -> None:
 # --- library pieces under threads --------------------------------------------------------------
 
 
-def test_durable_batch_takes_files_from_many_threads(tmp_path: Path) -> None:
+def _plain_copies(folder: Path, count: int) -> list[Path]:
     targets = []
-    for i in range(40):
-        target = tmp_path / f"{i:02d}.jpg"
+    for i in range(count):
+        target = folder / f"{i:02d}.jpg"
         shutil.copyfile(MEDIA / "jpeg" / "plain.jpg", target)
         targets.append(target)
+    return targets
+
+
+def test_durable_batch_takes_files_from_many_threads(tmp_path: Path) -> None:
+    targets = _plain_copies(tmp_path, 40)
     before = (MEDIA / "jpeg" / "plain.jpg").read_bytes()
     with DurableBatch(max_files=7) as batch:
         threads = [
@@ -169,15 +178,67 @@ def test_batched_in_place_writes_start_writeback(
     assert calls == []
 
 
-def test_new_files_get_the_umask_without_changing_it(tmp_path: Path) -> None:
+def test_new_files_get_the_umask_without_changing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # os.umask() sets the process-wide umask; reading it that way races with other threads
+    # creating files. The kernel applies the umask to the 0o666 create mode instead.
     old = os.umask(0o027)
+    calls: list[int] = []
+    real_umask = os.umask
+
+    def spy(mask: int) -> int:
+        calls.append(mask)
+        return real_umask(mask)
+
+    monkeypatch.setattr(os, "umask", spy)
     try:
         with atomic_output(tmp_path / "out.bin") as out:
             out.write(b"x")
-        assert os.umask(0o027) == 0o027  # still what we set: nothing flipped it meanwhile
+        aiglabel.label(MEDIA / "jpeg" / "plain.jpg", tmp_path / "out.jpg", record())
     finally:
-        os.umask(old)
+        real_umask(old)
+    assert calls == []
     assert (tmp_path / "out.bin").stat().st_mode & 0o777 == 0o640
+    # A labelled copy takes the source's permission bits, as before.
+    source_mode = (MEDIA / "jpeg" / "plain.jpg").stat().st_mode & 0o777
+    assert (tmp_path / "out.jpg").stat().st_mode & 0o777 == source_mode
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    with pytest.raises(aiglabel.CorruptFileError, match="not a regular file"):
+        aiglabel.label(fifo, tmp_path / "out.jpg", record())
+    assert time.monotonic() - started < 5
+    code, _, stderr = invoke("label", fifo, "-o", tmp_path / "out", "--producer", PRODUCER)
+    assert code == 1
+    assert f"aiglabel: error: {fifo}: not a regular file" in stderr
+
+
+def test_quiet_warnings_blocks_on_threads_restore_the_filters() -> None:
+    import random
+    import warnings
+
+    from aiglabel.verify._quiet import quiet_warnings
+
+    before = list(warnings.filters)
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(40):
+            with quiet_warnings():
+                time.sleep(rng.random() / 2000)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert warnings.filters == before
 
 
 def test_cold_registry_identifies_every_fixture_from_many_threads() -> None:
@@ -227,7 +288,7 @@ def test_label_jobs_gives_the_same_results(tmp_path: Path, jobs: str) -> None:
     made = _tree(src)
     out = tmp_path / "out"
     code, stdout, stderr = invoke("label", src, "-o", out, "--producer", PRODUCER, "-v",
-                                  "--workers", jobs)
+                                  "-j", jobs)
     assert code == 1  # the truncated JPEG
     assert stderr.count("aiglabel: error: ") == 1
     assert "broken.jpg" in stderr
@@ -265,23 +326,42 @@ def test_label_in_place_with_jobs(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".aiglabel-tmp")]
 
 
-def test_verbose_lines_follow_input_order(tmp_path: Path) -> None:
-    files = [make_jpeg(tmp_path / f"{i:02d}.jpg", size=8 + i) for i in range(16)]
+def test_verbose_lines_follow_input_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [make_jpeg(tmp_path / f"{i:02d}.jpg") for i in range(12)]
+    real_label = aiglabel.label
+    finished: list[str] = []
+
+    def slow_early(src: Path, *args: object, **kwargs: object) -> object:
+        time.sleep(0.01 * (12 - int(Path(src).stem)))  # earlier files finish later
+        result = real_label(src, *args, **kwargs)  # type: ignore[arg-type]
+        finished.append(str(src))
+        return result
+
+    monkeypatch.setattr("aiglabel.cli.label.label", slow_early)
     code, stdout, _ = invoke("label", *files, "-o", tmp_path / "out", "--producer", PRODUCER,
                              "-v", "-j", "4")
     assert code == 0
+    assert finished != [str(f) for f in files]  # the workers did finish out of order
     shown = [line.split(" -> ")[0] for line in stdout.splitlines() if " -> " in line]
     assert shown == [str(f) for f in files]
 
 
-def test_propagate_with_jobs(tmp_path: Path) -> None:
+def test_propagate_with_workers(tmp_path: Path) -> None:
     files = [make_jpeg(tmp_path / "in" / f"{i}.jpg") for i in range(6)]
     invoke("label", tmp_path / "in", "--in-place", "--producer", PRODUCER)
+    before = {path: only_record(path) for path in files}
     code, _, stderr = invoke("propagate", tmp_path / "in", "--in-place", "--platform",
-                             PRODUCER, "-j", "3")
+                             PLATFORM, "-j", "3")
     assert code == 0, stderr
+    assert "written 6, skipped 0, failed 0" in stderr
     for path in files:
-        assert only_record(path).content_propagator == PRODUCER
+        after = only_record(path)
+        assert after.content_propagator == PLATFORM
+        assert after.propagate_id != before[path].propagate_id
+        assert after.produce_id == before[path].produce_id
+    assert not [p for p in (tmp_path / "in").iterdir() if p.name.endswith(".aiglabel-tmp")]
 
 
 def test_workers_must_not_be_negative(tmp_path: Path) -> None:
@@ -293,13 +373,155 @@ def test_workers_must_not_be_negative(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("jobs", ["1", "4"])
-def test_inputs_sharing_an_output_path_fail_after_the_first(tmp_path: Path, jobs: str) -> None:
-    first = make_jpeg(tmp_path / "a" / "x.jpg", color="red")
-    second = make_jpeg(tmp_path / "b" / "x.jpg", color="green")
-    out = tmp_path / "out"
-    code, _, stderr = invoke("label", first, second, "-o", out, "--producer", PRODUCER,
-                             "--overwrite", "-j", jobs)
+def test_inputs_sharing_an_output_path_behave_as_with_one_worker(
+    tmp_path: Path, jobs: str
+) -> None:
+    # Same-named unrecognised files in two folders are skipped, not "clashes".
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "Thumbs.db").write_bytes(b"\x00\x01\x02 not media")
+    code, _, stderr = invoke("label", tmp_path / "a", tmp_path / "b", "-o", tmp_path / "o1",
+                             "--producer", PRODUCER, "-j", jobs)
+    assert code == 0, stderr
+    assert "labelled 0, skipped 2, failed 0" in stderr
+
+    # The first input cannot be labelled: the second one writes the output.
+    broken = tmp_path / "c" / "x.jpg"
+    broken.parent.mkdir()
+    broken.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF")
+    good = make_jpeg(tmp_path / "d" / "x.jpg", color="green")
+    code, _, stderr = invoke("label", broken, good, "-o", tmp_path / "o2", "--producer",
+                             PRODUCER, "-j", jobs)
     assert code == 1
     assert stderr.count("aiglabel: error: ") == 1
-    assert f"aiglabel: error: {second}: {out / 'x.jpg'}: same output path as {first}" in stderr
-    assert aiglabel.essence_digest(out / "x.jpg") == aiglabel.essence_digest(first)
+    assert str(broken) in stderr
+    assert aiglabel.essence_digest(tmp_path / "o2" / "x.jpg") == aiglabel.essence_digest(good)
+
+    # Both can: the first writes it, the second finds it there (or replaces it with
+    # --overwrite), whichever worker would have been faster.
+    first = make_jpeg(tmp_path / "e" / "x.jpg", color="red")
+    for extra, winner in (((), first), (("--overwrite",), good)):
+        out = tmp_path / f"o3{len(extra)}"
+        code, _, stderr = invoke("label", first, good, "-o", out, "--producer", PRODUCER,
+                                 "-j", jobs, *extra)
+        if extra:
+            assert code == 0, stderr
+        else:
+            assert code == 1
+            assert f"aiglabel: error: {good}: {out / 'x.jpg'}: output exists" in stderr
+        assert aiglabel.essence_digest(out / "x.jpg") == aiglabel.essence_digest(winner)
+
+
+def test_runner_chains_jobs_with_one_key() -> None:
+    jobs = _jobs(12)
+    active: dict[str, int] = {}
+    overlaps: list[str] = []
+    order: dict[str, list[str]] = {}
+    lock = threading.Lock()
+
+    def key(job: Job) -> str | None:
+        n = int(job.src.name[1:])
+        return None if n % 3 == 2 else f"k{n % 3}"
+
+    def work(job: Job) -> None:
+        k = key(job)
+        with lock:
+            if k is not None:
+                if active.get(k):
+                    overlaps.append(job.src.name)
+                active[k] = active.get(k, 0) + 1
+                order.setdefault(k, []).append(job.src.name)
+        time.sleep(0.005)
+        with lock:
+            if k is not None:
+                active[k] -= 1
+
+    with JobRunner(4) as runner:
+        names = [job.src.name for job, _ in runner.run(jobs, work, key=key)]
+    assert names == [f"f{i}" for i in range(12)]
+    assert overlaps == []
+    assert order["k0"] == ["f0", "f3", "f6", "f9"]
+    assert order["k1"] == ["f1", "f4", "f7", "f10"]
+
+
+def test_in_place_names_one_file_once(tmp_path: Path) -> None:
+    real = make_jpeg(tmp_path / "a" / "x.jpg")
+    os.link(real, tmp_path / "a" / "hard.jpg")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "soft.jpg").symlink_to(real)
+    code, _, stderr = invoke("label", real, tmp_path / "a" / "hard.jpg", tmp_path / "b" /
+                             "soft.jpg", "--in-place", "--producer", PRODUCER, "-j", "3")
+    assert code == 0, stderr
+    assert "labelled 1, skipped 0, failed 0" in stderr
+    assert only_record(real).content_producer == PRODUCER
+
+
+def test_ctrl_c_leaves_in_place_inputs_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [make_jpeg(tmp_path / f"{i:02d}.jpg", size=64) for i in range(12)]
+    before = {p: p.read_bytes() for p in files}
+    real_report = aiglabel.cli.label.report
+    seen = 0
+
+    def interrupt(*args: object) -> None:
+        nonlocal seen
+        seen += 1
+        if seen == 2:
+            raise KeyboardInterrupt
+        real_report(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("aiglabel.cli.label.report", interrupt)
+    result = CliRunner().invoke(app, ["label", *map(str, files), "--in-place", "--producer",
+                                      PRODUCER, "-j", "4"])
+    assert result.exit_code != 0
+    # Nothing was committed (the batch holds 64 files), so every input is as it was, and the
+    # workers still running at the interrupt removed their temporary files.
+    assert {p: p.read_bytes() for p in files} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".aiglabel-tmp")]
+
+
+def test_a_closed_batch_refuses_late_files(tmp_path: Path) -> None:
+    target = tmp_path / "a.jpg"
+    shutil.copyfile(MEDIA / "jpeg" / "plain.jpg", target)
+    original = target.read_bytes()
+    for close in ("abort", "exit"):
+        batch = DurableBatch()
+        if close == "abort":
+            batch.abort()
+        else:
+            with batch:
+                pass
+        assert batch.closed
+        with pytest.raises(aiglabel.OutputError, match="batch was closed"):
+            aiglabel.label(target, None, record(), in_place=True, batch=batch)
+        assert target.read_bytes() == original
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".aiglabel-tmp")]
+
+
+def test_interrupt_aborts_the_batch_before_running_workers_finish(tmp_path: Path) -> None:
+    # With one file per commit, a worker still running at the interrupt would replace its
+    # input as soon as it finished; aborting the batch first makes it drop its file instead.
+    targets = _plain_copies(tmp_path, 4)
+    original = targets[0].read_bytes()
+    batch = DurableBatch(max_files=1)
+
+    def work(job: Job) -> None:
+        if job.src != targets[0]:
+            time.sleep(0.2)  # still running when the first result is reported
+        aiglabel.label(job.src, None, record(), in_place=True, batch=batch)
+
+    jobs = [Job(t, Path(t.name), explicit=True) for t in targets]
+
+    def interrupted_run() -> None:
+        with batch, JobRunner(4, on_abort=batch.abort) as runner:
+            for _job, outcome in runner.run(jobs, work):
+                assert outcome.status == "ok"
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted_run()
+    assert only_record(targets[0]).produce_id == "id-1"  # committed before the interrupt
+    for target in targets[1:]:
+        assert target.read_bytes() == original
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".aiglabel-tmp")]

@@ -25,6 +25,7 @@ from aiglabel._api import (
     label_stream,
     read_labels,
 )
+from aiglabel._io import DurableBatch
 from aiglabel.codecs.base import FoundLabel
 from aiglabel.errors import (
     AiglabelError,
@@ -47,6 +48,7 @@ __all__ = [
     "AiglabelError",
     "CarrierUnsupportedError",
     "CorruptFileError",
+    "DurableBatch",
     "FileInput",
     "Finding",
     "FoundLabel",

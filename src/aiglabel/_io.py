@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = ["DurableBatch", "EditPlan", "Limits", "Source", "SourceIO", "Span", "atomic_output",
-           "emit", "parse_errors", "publish"]
+           "emit", "fsync_path", "parse_errors", "publish"]
 
 HEAD_SIZE = 64 * 1024
 _COPY_CHUNK = 1 << 20
@@ -393,7 +393,9 @@ def _new_temp(dst: Path, mode: int) -> tuple[int, Path]:
     """Create ``.<name>.<random>.aiglabel-tmp`` beside ``dst`` exclusively, with ``mode``
     (less the umask, applied by the kernel: no process-wide ``os.umask`` dance, so it is safe
     while other threads create files)."""
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    # As tempfile.mkstemp: binary and not inherited on Windows, close-on-exec elsewhere.
+    flags = (os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+             | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOINHERIT", 0))
     for _ in range(100):
         tmp = dst.parent / f".{dst.name}.{secrets.token_hex(4)}.aiglabel-tmp"
         try:
@@ -473,11 +475,7 @@ def atomic_output(
             return
         publish(tmp, dst, overwrite=overwrite)
         if durable:
-            dir_fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            fsync_path(folder)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -491,9 +489,13 @@ class DurableBatch:
     crash at any point leaves each target old or new, never partial (the temporary files of an
     interrupted batch stay behind as ``.<name>.*.aiglabel-tmp``). It commits by itself every
     ``max_files`` files or ``max_bytes`` bytes, and when its ``with`` block ends normally; on
-    an exception the pending temporary files are removed and their targets left alone.
+    an exception (Ctrl-C included) it is aborted: the pending temporary files are removed and
+    their targets left alone.
 
-    It is thread-safe: worker threads may :meth:`defer` files while another commits.
+    It is thread-safe: worker threads may :meth:`defer` files while another commits. Once the
+    ``with`` block has ended (or :meth:`abort` was called) the batch is closed: a late
+    :meth:`defer` from a worker that was still running removes its temporary file and raises,
+    so nothing is replaced after an interrupt and no temporary file is left behind.
     """
 
     def __init__(self, *, max_files: int = 64, max_bytes: int = 256 << 20) -> None:
@@ -502,6 +504,7 @@ class DurableBatch:
         self._pending: list[tuple[Path, Path]] = []
         self._bytes = 0
         self._lock = threading.RLock()
+        self._closed = False
         self.committed = 0
 
     def __enter__(self) -> DurableBatch:
@@ -509,24 +512,42 @@ class DurableBatch:
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
         if kind is None:
-            self.commit()
+            with self._lock:
+                self._closed = True
+                self._commit()
         else:
-            self.discard()
+            self.abort()
+
+    @property
+    def closed(self) -> bool:
+        """True once the ``with`` block ended or :meth:`abort` was called."""
+        return self._closed
 
     def defer(self, tmp: Path, dst: Path) -> None:
-        """Queue ``tmp`` (complete, closed) to replace ``dst``; commits when the batch is full."""
+        """Queue ``tmp`` (complete, closed) to replace ``dst``; commits when the batch is full.
+
+        Raises:
+            OutputError: the batch is closed (``tmp`` is removed, ``dst`` left alone), or a
+                commit this call started failed.
+        """
         size = tmp.stat().st_size
         with self._lock:
+            if self._closed:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                msg = "stopped before the file was replaced (the batch was closed)"
+                raise OutputError(msg, path=str(dst))
             self._pending.append((tmp, dst))
             self._bytes += size
             if len(self._pending) >= self.max_files or self._bytes >= self.max_bytes:
-                self.commit()
+                self._commit()
 
     def commit(self) -> None:
         """Sync, rename every pending file into place, fsync the folders.
 
         Raises:
-            OutputError: a rename failed (the other files are still committed).
+            OutputError: the sync failed (every pending file is then dropped, its target left
+                as it was), or a rename failed (the other files are still committed).
         """
         with self._lock:
             self._commit()
@@ -536,7 +557,12 @@ class DurableBatch:
         if not pending:
             return
         folders = list(dict.fromkeys(dst.parent for _, dst in pending))
-        _sync_filesystems(folders)
+        try:
+            _sync_filesystems(folders)
+        except OSError as exc:
+            _remove_temps(pending)
+            msg = f"cannot make the rewritten files durable ({exc.strerror or exc})"
+            raise OutputError(msg, path=str(pending[0][1])) from exc
         failed: OutputError | None = None
         for tmp, dst in pending:
             try:
@@ -548,21 +574,40 @@ class DurableBatch:
                 failed = failed or OutputError(f"cannot replace the file ({exc.strerror})",
                                                path=str(dst))
         for folder in folders:
-            dir_fd = os.open(folder, os.O_RDONLY)
             try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+                fsync_path(folder)
+            except OSError as exc:
+                failed = failed or OutputError(
+                    f"cannot sync the folder ({exc.strerror or exc})", path=str(folder))
         if failed is not None:
             raise failed
 
     def discard(self) -> None:
         """Drop the pending files (their targets stay as they were)."""
         with self._lock:
-            for tmp, _ in self._pending:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
+            _remove_temps(self._pending)
             self._pending, self._bytes = [], 0
+
+    def abort(self) -> None:
+        """Close the batch and drop its pending files; later :meth:`defer` calls fail."""
+        with self._lock:
+            self._closed = True
+            self.discard()
+
+
+def _remove_temps(pending: list[tuple[Path, Path]]) -> None:
+    for tmp, _ in pending:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def fsync_path(path: Path) -> None:
+    """``fsync`` a file or folder by path (a folder: make the names in it durable)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _sync_filesystems(folders: list[Path]) -> None:

@@ -51,9 +51,10 @@ __all__ = [
     "error_reason",
     "expand_paths",
     "guard",
-    "output_clashes",
+    "output_key",
     "report",
     "report_expansion",
+    "unique_files",
     "write_mirrored",
 ]
 
@@ -235,20 +236,18 @@ def expand_paths(paths: Sequence[Path], *, exclude: Path | None = None) -> Expan
     A folder argument is walked recursively: hidden entries (name starting with ``.``) are
     ignored, symbolic links to folders are not followed, and ``exclude`` (the output folder,
     resolved) is not entered. Anything else is an explicit file, kept even if it is missing.
-    Repeated files are processed once, also when named by another spelling of the same path
-    (``a/x.jpg``, ``./a/x.jpg``, ``/abs/a/x.jpg``), so two workers never rewrite one file.
+    Repeated files are processed once (in place, see also :func:`unique_files`).
 
     Args:
         paths: the PATH arguments.
         exclude: a resolved folder never to walk into.
     """
     out = Expansion()
-    seen: set[str] = set()
+    seen: set[Path] = set()
 
     def add(job: Job) -> None:
-        key = os.path.abspath(job.src)
-        if key not in seen:
-            seen.add(key)
+        if job.src not in seen:
+            seen.add(job.src)
             out.jobs.append(job)
 
     for arg in paths:
@@ -505,25 +504,35 @@ def report(job: Job, outcome: Outcome[Any], reporter: Reporter) -> None:
         reporter.error(job.display, outcome.error)
 
 
-def output_clashes(jobs: Sequence[Job], output: Path | None) -> dict[Path, str]:
-    """Jobs whose output path under ``output`` an earlier job already takes: src -> reason
-    (to raise as an :class:`~aiglabel.OutputError` about the output path).
+def output_key(output: Path | None, in_place: bool) -> Callable[[Job], Path | None]:
+    """The key :meth:`~aiglabel.cli._parallel.JobRunner.run` chains jobs by: the output path
+    under ``output``. Two inputs that map to one output (``a/x.jpg`` and ``b/x.jpg`` given as
+    files) then run one after the other in input order, as with one worker: the first file
+    that can be labelled writes it, a later one fails with "output exists" (or replaces it
+    with ``--overwrite``)."""
+    if in_place or output is None:
+        return lambda job: None
+    base = output
+    return lambda job: base / job.rel
 
-    Two inputs can map to one output (``a/x.jpg`` and ``b/x.jpg`` given as files). Each such
-    later input fails with this reason before any work, so the result does not depend on
-    which worker finishes first.
-    """
-    if output is None:
-        return {}
-    first: dict[Path, Path] = {}
-    clashes: dict[Path, str] = {}
+
+def unique_files(jobs: Sequence[Job]) -> list[Job]:
+    """``jobs`` without later names of a file already listed (a hard link, a symbolic link,
+    another spelling of the path), so in place no two workers rewrite one file. Files that
+    cannot be ``stat``-ed stay: their job reports the error."""
+    seen: set[tuple[int, int]] = set()
+    out = []
     for job in jobs:
-        dst = output / job.rel
-        if dst in first:
-            clashes[job.src] = f"same output path as {first[dst]}"
-        else:
-            first[dst] = job.src
-    return clashes
+        try:
+            st = os.stat(job.src)
+        except OSError:
+            out.append(job)
+            continue
+        identity = (st.st_dev, st.st_ino)
+        if identity not in seen:
+            seen.add(identity)
+            out.append(job)
+    return out
 
 
 def write_mirrored(dst: Path, write: Callable[[Path], T]) -> T:

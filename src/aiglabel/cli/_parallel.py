@@ -10,7 +10,6 @@ main thread, so the output reads the same as a run with one worker.
 
 from __future__ import annotations
 
-import collections
 import functools
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +20,7 @@ import typer
 from aiglabel.cli._common import Job, Outcome, capture
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Hashable, Iterator, Sequence
 
 __all__ = ["MAX_DEFAULT_WORKERS", "JobRunner", "WorkersOption", "default_workers", "pick_workers"]
 
@@ -64,52 +63,80 @@ def pick_workers(requested: int, *, heavy: bool = False) -> int:
 class JobRunner:
     """Run one function per :class:`~aiglabel.cli._common.Job` on up to ``workers`` threads.
 
-    Use it as a context manager: leaving the block cancels queued jobs and waits for the ones
-    already running, so nothing writes after the block (an enclosing
-    :class:`~aiglabel._io.DurableBatch` may then commit or discard safely).
+    Use it as a context manager. Leaving the block normally waits for nothing (every result
+    was taken). Leaving it on an exception (Ctrl-C included) first calls ``on_abort`` -- the
+    command passes its :class:`~aiglabel._io.DurableBatch`'s ``abort``, so a file still being
+    worked on is not replaced afterwards -- then cancels queued jobs and waits for the running
+    ones, so nothing writes after the block. A second Ctrl-C stops the wait.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, *, on_abort: Callable[[], None] | None = None) -> None:
         if workers < 1:
             msg = f"workers must be >= 1, not {workers}"
             raise ValueError(msg)
         self.workers = workers
+        self._on_abort = on_abort
         self._pool: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> JobRunner:
-        if self.workers > 1:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="aiglabel")
         return self
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if kind is not None and self._on_abort is not None:
+            self._on_abort()
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def run(
-        self, jobs: Sequence[Job], func: Callable[[Job], T]
+        self, jobs: Sequence[Job], func: Callable[[Job], T],
+        key: Callable[[Job], Hashable | None] | None = None,
     ) -> Iterator[tuple[Job, Outcome[T]]]:
         """Yield ``(job, outcome)`` for every job, in the order of ``jobs``.
 
-        At most ``2 * workers`` jobs are queued ahead of the one being reported, so a long
-        batch streams instead of queueing everything at once.
+        Jobs with the same ``key`` (not ``None``) -- for example the same output path -- run
+        one after the other on one worker, in input order, so which of them wins does not
+        depend on timing: the result is the one a single worker gives. At most
+        ``2 * workers`` tasks are queued ahead of the one being reported, so a long batch
+        streams instead of queueing everything at once.
         """
-        pool = self._pool
-        if pool is None:
+        workers = min(self.workers, len(jobs))
+        if workers <= 1:
             for job in jobs:
                 yield job, capture(job, functools.partial(func, job))
             return
-        ahead: collections.deque[tuple[Job, Future[Outcome[T]]]] = collections.deque()
-        todo = iter(jobs)
-        window = 2 * self.workers
-        for job in todo:
-            ahead.append((job, pool.submit(capture, job, functools.partial(func, job))))
-            if len(ahead) >= window:
-                break
-        while ahead:
-            job, future = ahead.popleft()
-            outcome = future.result()
-            nxt = next(todo, None)
-            if nxt is not None:
-                ahead.append((nxt, pool.submit(capture, nxt, functools.partial(func, nxt))))
-            yield job, outcome
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(workers, thread_name_prefix="aiglabel")
+        pool = self._pool
+        # Chains: each task runs the jobs of one key in order; a job without a key is alone.
+        chains: dict[Hashable, list[int]] = {}
+        task_of: list[int] = []
+        tasks: list[list[int]] = []
+        for index, job in enumerate(jobs):
+            k = key(job) if key is not None else None
+            if k is not None and k in chains:
+                chains[k].append(index)
+                task_of.append(task_of[chains[k][0]])
+                continue
+            task_of.append(len(tasks))
+            members = [index]
+            tasks.append(members)
+            if k is not None:
+                chains[k] = members
+
+        def run_task(members: list[int]) -> list[Outcome[T]]:
+            return [capture(jobs[i], functools.partial(func, jobs[i])) for i in members]
+
+        futures: dict[int, Future[list[Outcome[T]]]] = {}
+        submitted = 0
+        window = 2 * workers
+        for index, job in enumerate(jobs):
+            task = task_of[index]
+            while submitted < len(tasks) and submitted <= task + window:
+                futures[submitted] = pool.submit(run_task, tasks[submitted])
+                submitted += 1
+            outcomes = futures[task].result()
+            position = tasks[task].index(index)
+            if position == len(tasks[task]) - 1:
+                del futures[task]
+            yield job, outcomes[position]

@@ -17,7 +17,6 @@ from aiglabel import (
     AIGCRecord,
     InvalidLabelError,
     LabelResult,
-    OutputError,
     label,
     new_produce_id,
 )
@@ -39,9 +38,10 @@ from aiglabel.cli._common import (
     expand_paths,
     guard,
     load_signer,
-    output_clashes,
+    output_key,
     report,
     report_expansion,
+    unique_files,
     write_mirrored,
 )
 from aiglabel.cli._parallel import JobRunner, WorkersOption, pick_workers
@@ -433,13 +433,14 @@ def label_command(
             _work, output=output, code=code, produce_id=produce_id, propagator=propagator,
             in_place=in_place, overwrite=overwrite, reporter=reporter, notice=text_notice,
             txt_carrier=txt_carrier, signer=signer, c2pa=c2pa_options, batch=batch,
-            clashes=output_clashes(expansion.jobs, None if in_place else output),
         )
         threads = pick_workers(workers, heavy=explicit or c2pa)
-        # The runner is innermost: it stops its threads before the batch commits or discards.
-        with reporter.progress(len(expansion.jobs), "labelling") as advance, (
-                batch or contextlib.nullcontext()), JobRunner(threads) as runner:
-            for job, outcome in runner.run(expansion.jobs, work):
+        jobs = unique_files(expansion.jobs) if in_place else expansion.jobs
+        # The runner is innermost: it stops its threads before the batch commits or aborts.
+        with reporter.progress(len(jobs), "labelling") as advance, (
+                batch or contextlib.nullcontext()), JobRunner(
+                    threads, on_abort=batch.abort if batch else None) as runner:
+            for job, outcome in runner.run(jobs, work, key=output_key(output, in_place)):
                 report(job, outcome, reporter)
                 _show(job, outcome, output, in_place, reporter)
                 advance()
@@ -463,11 +464,8 @@ def _work(
     signer: LabelSigner | None,
     c2pa: C2paOptions | None,
     batch: DurableBatch | None,
-    clashes: dict[Path, str],
 ) -> LabelResult:
     """Label one file (on a worker thread when ``--workers`` > 1); errors propagate to capture."""
-    if job.src in clashes and output is not None:
-        raise OutputError(clashes[job.src], path=str(output / job.rel))
     record = AIGCRecord.for_producer(code, produce_id, propagator=propagator)
     dst = None if in_place or output is None else output / job.rel
     progress = FileProgress(reporter, f"labelling {job.display}")

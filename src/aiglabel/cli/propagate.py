@@ -32,13 +32,14 @@ from aiglabel.cli._common import (
     expand_paths,
     guard,
     load_signer,
-    output_clashes,
+    output_key,
     report,
     report_expansion,
+    unique_files,
     write_mirrored,
 )
-from aiglabel.cli._parallel import JobRunner, WorkersOption, pick_workers
-from aiglabel.errors import InvalidLabelError, OutputError
+from aiglabel.cli._parallel import JobRunner, pick_workers
+from aiglabel.errors import InvalidLabelError
 from aiglabel.gb45438 import AIGCRecord, new_produce_id
 
 if TYPE_CHECKING:
@@ -106,7 +107,12 @@ def propagate_command(
     output: OutputOption = None,
     in_place: InPlaceOption = False,
     overwrite: OverwriteOption = False,
-    workers: WorkersOption = 0,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", "-j", min=0, metavar="N",
+                     help="Files worked on at once (threads); 0 = 1 (each file is verified "
+                     "first, Python work that threads share one core for)."),
+    ] = 0,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
     sign_key: SignKeyOption = None,
@@ -135,13 +141,16 @@ def propagate_command(
         work = functools.partial(_work, output=output, platform=platform,
                                  propagate_id=propagate_id, declared=declared,
                                  in_place=in_place, overwrite=overwrite, signer=signer,
-                                 batch=batch,
-                                 clashes=output_clashes(expansion.jobs,
-                                                        None if in_place else output))
-        # The runner is innermost: it stops its threads before the batch commits or discards.
-        with reporter.progress(len(expansion.jobs), "propagating") as advance, (
-                batch or contextlib.nullcontext()), JobRunner(pick_workers(workers)) as runner:
-            for job, outcome in runner.run(expansion.jobs, work):
+                                 batch=batch)
+        jobs = unique_files(expansion.jobs) if in_place else expansion.jobs
+        # One worker unless -j says more: each file is verified first, Python work under a
+        # per-file wall-clock budget that threads sharing the GIL would eat into.
+        threads = pick_workers(workers, heavy=True)
+        # The runner is innermost: it stops its threads before the batch commits or aborts.
+        with reporter.progress(len(jobs), "propagating") as advance, (
+                batch or contextlib.nullcontext()), JobRunner(
+                    threads, on_abort=batch.abort if batch else None) as runner:
+            for job, outcome in runner.run(jobs, work, key=output_key(output, in_place)):
                 report(job, outcome, reporter)
                 if outcome.status == "ok" and outcome.value is not None:
                     where = (f"-> {output / job.rel}" if output is not None and not in_place
@@ -155,10 +164,8 @@ def propagate_command(
 
 def _work(job: Job, *, output: Path | None, platform: str, propagate_id: str | None,
           declared: bool, in_place: bool, overwrite: bool, signer: LabelSigner | None,
-          batch: DurableBatch | None, clashes: dict[Path, str]) -> PropagateResult:
+          batch: DurableBatch | None) -> PropagateResult:
     """Propagate one file (on a worker thread when ``--workers`` > 1)."""
-    if job.src in clashes and output is not None:
-        raise OutputError(clashes[job.src], path=str(output / job.rel))
     dst = None if in_place or output is None else output / job.rel
     return _propagate_one(job.src, dst, platform=platform, propagate_id=propagate_id,
                           declared=declared, in_place=in_place, overwrite=overwrite,

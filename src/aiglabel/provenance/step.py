@@ -115,13 +115,7 @@ def _check_signed(labelled: Path, signed: Path, record: AIGCRecord, sign: Any,
 
 def _fsync(path: Path) -> None:
     """Make the renamed file and its folder entry durable (in-place writes)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    from aiglabel._io import fsync_path
+
+    fsync_path(path)
+    fsync_path(path.parent)

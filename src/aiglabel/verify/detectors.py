@@ -192,10 +192,10 @@ class StealthDetector:
             return []
         data = ctx.src.read_at(0, ctx.src.size)
         import io
-        import warnings
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        from aiglabel.verify._quiet import quiet_warnings
+
+        with quiet_warnings():
             try:
                 with Image.open(io.BytesIO(data)) as img:
                     width, height = img.size

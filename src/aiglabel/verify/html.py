@@ -22,9 +22,10 @@ import io
 import os
 import re
 import secrets
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from aiglabel.verify._quiet import quiet_warnings
 
 __all__ = ["make_thumbnail", "render_html", "write_html"]
 
@@ -359,34 +360,32 @@ def make_thumbnail(
         except Exception:  # HEIF thumbnails are optional
             pass
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # DecompressionBombWarning, palette notes, ...
-            with Image.open(path) as src:
-                width, height = src.size
-                if width <= 0 or height <= 0 or width * height > max_pixels:
-                    return None
-                if src.format == "JPEG":
-                    src.draft("RGB", (max_side, max_side))
-                src.thumbnail((max_side, max_side))
-                im: Image.Image = src
-                try:
-                    im = ImageOps.exif_transpose(src)
-                except Exception:
-                    im = src
-                alpha = im.mode in {"RGBA", "LA", "PA", "RGBa", "La"} or (
-                    im.mode == "P" and "transparency" in im.info
-                )
-                im = im.convert("RGBA" if alpha else "RGB")
-                buf = io.BytesIO()
-                if features.check("webp"):
-                    im.save(buf, "WEBP", quality=70, method=4)
-                    mime = "webp"
-                elif alpha:
-                    im.save(buf, "PNG", optimize=True)
-                    mime = "png"
-                else:
-                    im.save(buf, "JPEG", quality=70, optimize=True)
-                    mime = "jpeg"
+        with quiet_warnings(), Image.open(path) as src:  # DecompressionBombWarning, ...
+            width, height = src.size
+            if width <= 0 or height <= 0 or width * height > max_pixels:
+                return None
+            if src.format == "JPEG":
+                src.draft("RGB", (max_side, max_side))
+            src.thumbnail((max_side, max_side))
+            im: Image.Image = src
+            try:
+                im = ImageOps.exif_transpose(src)
+            except Exception:
+                im = src
+            alpha = im.mode in {"RGBA", "LA", "PA", "RGBa", "La"} or (
+                im.mode == "P" and "transparency" in im.info
+            )
+            im = im.convert("RGBA" if alpha else "RGB")
+            buf = io.BytesIO()
+            if features.check("webp"):
+                im.save(buf, "WEBP", quality=70, method=4)
+                mime = "webp"
+            elif alpha:
+                im.save(buf, "PNG", optimize=True)
+                mime = "png"
+            else:
+                im.save(buf, "JPEG", quality=70, optimize=True)
+                mime = "jpeg"
         return f"data:image/{mime};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
     except Exception:
         return None
