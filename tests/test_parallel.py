@@ -213,6 +213,10 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     started = time.monotonic()
     with pytest.raises(aiglabel.CorruptFileError, match="not a regular file"):
         aiglabel.label(fifo, tmp_path / "out.jpg", record())
+    from aiglabel.provenance.c2pa_read import read_c2pa
+
+    with pytest.raises(aiglabel.CorruptFileError, match="not a regular file"):
+        read_c2pa(fifo)  # the C2PA reader opens media files the same way
     assert time.monotonic() - started < 5
     code, _, stderr = invoke("label", fifo, "-o", tmp_path / "out", "--producer", PRODUCER)
     assert code == 1

@@ -5,12 +5,19 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from aiglabel._io import DurableBatch, EditPlan, Source, atomic_output, emit, parse_errors
+from aiglabel._io import (
+    DurableBatch,
+    EditPlan,
+    Source,
+    atomic_output,
+    emit,
+    open_regular,
+    parse_errors,
+)
 from aiglabel._patch import apply_patch
 from aiglabel.codecs.base import CarrierInfo, FoundLabel
 from aiglabel.errors import (
@@ -60,7 +67,7 @@ def _open_source(file: FileInput, name: str | None = None) -> Iterator[Source]:
         path = os.fspath(file)
         display = name or path
         try:
-            f = _open_regular(path, display)
+            f = open_regular(path, display)
         except FileNotFoundError:
             msg = "no such file"
             raise CorruptFileError(msg, path=display) from None
@@ -74,30 +81,6 @@ def _open_source(file: FileInput, name: str | None = None) -> Iterator[Source]:
             yield Source(f, name=display)
     else:
         yield Source(file, name=name or getattr(file, "name", None) or "<stream>")
-
-
-def _open_regular(path: str, display: str) -> io.BufferedReader:
-    """Open ``path`` for reading; a FIFO, device or socket is refused without blocking (a FIFO
-    with no writer would hang ``open``, where no Ctrl-C reaches a worker thread).
-
-    Raises:
-        CorruptFileError: not a regular file.
-        OSError: from ``open``; ``IsADirectoryError`` for a folder.
-    """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(path)
-        if not stat.S_ISREG(mode):
-            msg = "not a regular file"
-            raise CorruptFileError(msg, path=display)
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return open(fd, "rb", closefd=True)  # noqa: SIM115  (the caller closes it)
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def _hint(file: FileInput, name: str | None) -> str | None:

@@ -13,6 +13,7 @@ import contextlib
 import io
 import os
 import secrets
+import stat
 import struct
 import threading
 import time
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = ["DurableBatch", "EditPlan", "Limits", "Source", "SourceIO", "Span", "atomic_output",
-           "emit", "fsync_path", "parse_errors", "publish"]
+           "emit", "fsync_path", "open_regular", "parse_errors", "publish"]
 
 HEAD_SIZE = 64 * 1024
 _COPY_CHUNK = 1 << 20
@@ -631,6 +632,31 @@ def _sync_filesystems(folders: list[Path]) -> None:
                     os.sync()
         finally:
             os.close(fd)
+
+
+def open_regular(path: str, display: str) -> io.BufferedReader:
+    """Open the media file ``path`` for reading; a FIFO, device or socket is refused without
+    blocking (a FIFO with no writer would hang ``open``, where no Ctrl-C reaches a worker
+    thread). ``display`` names the file in the error.
+
+    Raises:
+        CorruptFileError: not a regular file.
+        OSError: from ``open``; ``IsADirectoryError`` for a folder.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            msg = "not a regular file"
+            raise CorruptFileError(msg, path=display)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return open(fd, "rb", closefd=True)  # noqa: SIM115  (the caller closes it)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 class SourceIO(io.RawIOBase):

@@ -27,6 +27,7 @@ import re
 from dataclasses import asdict, dataclass, replace
 from typing import IO, Any, Literal
 
+from aiglabel._io import open_regular
 from aiglabel.errors import CorruptFileError, InvalidLabelError
 from aiglabel.gb45438 import FIELDS
 from aiglabel.provenance._c2pacommon import (
@@ -320,7 +321,7 @@ def read_c2pa(
     if isinstance(path_or_bytes, str | os.PathLike):
         shown = name or os.fspath(path_or_bytes)
         try:
-            f = open(path_or_bytes, "rb")  # noqa: SIM115  (closed below)
+            f = open_regular(os.fspath(path_or_bytes), shown)
         except OSError as exc:
             msg = f"cannot read the file ({exc.strerror or exc})"
             raise CorruptFileError(msg, path=shown) from None

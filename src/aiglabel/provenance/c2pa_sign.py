@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
-from aiglabel._io import atomic_output
+from aiglabel._io import atomic_output, open_regular
 from aiglabel.errors import (
     CarrierUnsupportedError,
     CorruptFileError,
@@ -396,7 +396,7 @@ def sign_c2pa(
                          title=title, thumbnail=thumbnail)
     creds = _load_credentials(cert_chain, key)
     try:
-        src_file = open(src_path, "rb")  # noqa: SIM115  (closed below)
+        src_file = open_regular(os.fspath(src_path), name)
     except OSError as exc:
         msg = f"cannot read the input ({exc.strerror or exc})"
         raise CorruptFileError(msg, path=name) from None
